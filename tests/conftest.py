@@ -18,3 +18,43 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"real test data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+# ---- model bundles (tests/bundle_factory.py builds tiny real ONNX bundles for every family)
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_home(tmp_path_factory, monkeypatch) -> Path:
+    """Every test gets its own empty i2i Studio data folder (models, cache), never the real one."""
+    home = tmp_path_factory.mktemp("i2i-home")
+    monkeypatch.setenv("I2I_STUDIO_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def tiny_bundles(tmp_path_factory) -> dict[str, Path]:
+    """family -> folder of a tiny, untrained but real bundle (munit also has int8 variants). Read-only:
+    copy it (shutil.copytree) before changing anything."""
+    from bundle_factory import FAMILIES, build_bundle
+
+    root = tmp_path_factory.mktemp("tiny_bundles")
+    return {family: build_bundle(family, root / f"tiny-{family}", int8=family == "munit").path
+            for family in FAMILIES}
+
+
+@pytest.fixture(scope="session")
+def tiny_archives(tmp_path_factory, tiny_bundles) -> dict[str, Path]:
+    """family -> the same tiny bundles as single ``.i2i`` archives."""
+    import json
+
+    from export.bundle_writer import write_bundle
+
+    root = tmp_path_factory.mktemp("tiny_archives")
+    archives = {}
+    with pytest.MonkeyPatch.context() as mp:  # the writer's check extracts the archive into a cache
+        mp.setenv("I2I_STUDIO_HOME", str(root / "home"))
+        for family, folder in tiny_bundles.items():
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            files = {p.name: p for p in folder.iterdir() if p.name != "manifest.json"}
+            archives[family] = write_bundle(root / f"tiny-{family}.i2i", manifest, files, archive=True).source
+    return archives
