@@ -1,0 +1,111 @@
+"""TOML configs: load (tomllib), override from the command line (``train.lr=2e-4``), write back.
+
+A bare config name (``munit_cpu.toml`` or ``munit_cpu``) that is not an existing file resolves to the
+configs shipped in ``trainer/configs/``.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+class ConfigError(ValueError):
+    """A config file or override that cannot be used."""
+
+
+def resolve_config_path(path: str | Path) -> Path:
+    """``path`` itself if it exists, else the shipped config of that name (``.toml`` optional)."""
+    candidate = Path(path)
+    if candidate.is_file():
+        return candidate
+    name = candidate.name if candidate.suffix == ".toml" else candidate.name + ".toml"
+    shipped = CONFIG_DIR / name
+    if candidate.parent == Path(".") and shipped.is_file():
+        return shipped
+    available = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")))
+    raise ConfigError(f"config not found: {path} (shipped configs: {available})")
+
+
+def parse_value(text: str) -> Any:
+    """A TOML value (``2e-4``, ``true``, ``[1, 2]``, ``"x"``); anything else is taken as a plain string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_override(config: dict[str, Any], override: str) -> None:
+    """Set one ``dotted.key=value`` in ``config`` (in place); intermediate tables are created."""
+    key, sep, value = override.partition("=")
+    key = key.strip().removeprefix("--set").strip()
+    if not sep or not key:
+        raise ConfigError(f"override must look like section.key=value, got {override!r}")
+    *tables, leaf = key.split(".")
+    node = config
+    for table in tables:
+        node = node.setdefault(table, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {override!r}: {table!r} is a value, not a table")
+    node[leaf] = parse_value(value.strip())
+
+
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """Read a TOML config and apply ``overrides`` (``section.key=value`` strings) in order."""
+    resolved = resolve_config_path(path)
+    try:
+        config = tomllib.loads(resolved.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{resolved}: invalid TOML: {exc}") from exc
+    for override in overrides:
+        apply_override(config, override)
+    return config
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_format_value(v) for v in value) + "]"
+    raise ConfigError(f"cannot write {type(value).__name__} to TOML")
+
+
+def dumps_config(config: Mapping[str, Any]) -> str:
+    """TOML text for a config of tables, scalars, strings and lists (what :func:`load_config` reads back)."""
+    lines: list[str] = []
+
+    def emit(table: Mapping[str, Any], prefix: str) -> None:
+        scalars = {k: v for k, v in table.items() if not isinstance(v, Mapping)}
+        if prefix and (scalars or not table):
+            lines.append(f"[{prefix}]")
+        lines.extend(f"{k} = {_format_value(v)}" for k, v in scalars.items())
+        if scalars:
+            lines.append("")
+        for key, sub in table.items():
+            if isinstance(sub, Mapping):
+                emit(sub, f"{prefix}.{key}" if prefix else key)
+
+    emit(config, "")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def merged(defaults: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge: tables of ``config`` complete (and override) those of ``defaults``."""
+    out = copy.deepcopy(dict(defaults))
+    for key, value in config.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
