@@ -1,0 +1,147 @@
+"""The model the whole window works with: the bundle list, the open translator, the direction, the
+provider really in use and the Mix canvas blend that Live and File can use. Loading runs off the UI thread."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.runtime.bundle import find_bundles, install_bundle, load_bundle
+from desktop.runtime.translators import open_translator
+from desktop.runtime.paths import default_model_name
+
+from .tasks import TaskRunner
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One line of the model picker: a loadable bundle, or a broken one with its error."""
+
+    name: str
+    label: str
+    path: Path
+    untrained: bool = False
+    error: str | None = None
+    directions: tuple[tuple[str, str], ...] = ()  # (direction id, "cat -> dog")
+
+
+def untrained_label(bundle) -> str:
+    return " (untrained placeholder)" if bundle.untrained else ""
+
+
+def direction_label(bundle, direction) -> str:
+    """"cat -> dog", from the bundle's domain names ("any image -> cluster 3" for TUNIT)."""
+    names = {d.id: d.name for d in bundle.domains}
+    source = "any image" if direction.source == "*" else names.get(direction.source, direction.source)
+    return f"{source} -> {names.get(direction.target, direction.target)}"
+
+
+def list_models() -> list[ModelEntry]:
+    """Shipped and user bundles, broken ones included with their error (never raised)."""
+    scan = find_bundles()
+    entries = [ModelEntry(b.name, f"{b.title or b.name}{untrained_label(b)}", b.source, untrained=b.untrained,
+                          directions=tuple((d.id, direction_label(b, d)) for d in b.directions))
+               for b in scan.bundles]
+    for path, error in sorted(scan.errors.items()):
+        short = error if len(error) <= 90 else error[:87] + "..."
+        entries.append(ModelEntry(path.name, f"{path.name} (broken: {short})", path, error=error))
+    return entries
+
+
+class ModelSession(QObject):
+    """Signals: modelsChanged(list[ModelEntry]), translatorChanged(translator or None),
+    loadFailed(message), directionChanged(direction id), blendChanged(MixStyle or None),
+    timingReported(ms per image), busyChanged(bool)."""
+
+    modelsChanged = Signal(list)
+    translatorChanged = Signal(object)
+    loadFailed = Signal(str)
+    directionChanged = Signal(str)
+    blendChanged = Signal(object)
+    timingReported = Signal(float)
+    busyChanged = Signal(bool)
+
+    def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self.models: list[ModelEntry] = []
+        self.translator = None
+        self.entry: ModelEntry | None = None
+        self.direction = ""
+        self.provider = "auto"
+        self.blend = None  # desktop.runtime.style.MixStyle set by the Mix canvas
+        self.blend_key: tuple[str, str] | None = None  # (model name, direction) the blend's codes belong to
+
+    # models -----------------------------------------------------------------------------------------
+    def refresh(self) -> list[ModelEntry]:
+        self.models = list_models()
+        self.modelsChanged.emit(self.models)
+        return self.models
+
+    def entry_named(self, name: str) -> ModelEntry | None:
+        return next((e for e in self.models if e.name == name and e.error is None), None)
+
+    def default_entry(self, preferred: str = "") -> ModelEntry | None:
+        """The preferred (remembered) model, else the shipped default, else the first usable one."""
+        for name in (preferred, default_model_name()):
+            entry = self.entry_named(name) if name else None
+            if entry is not None:
+                return entry
+        return next((e for e in self.models if e.error is None), None)
+
+    def import_bundle(self, source: Path) -> ModelEntry:
+        """Validate and copy a bundle into the user's models folder; raises BundleError with the reason."""
+        bundle = install_bundle(source)
+        self.refresh()
+        return self.entry_named(bundle.name)
+
+    # translator -------------------------------------------------------------------------------------
+    def open(self, entry: ModelEntry, provider: str | None = None, direction: str = "") -> None:
+        """Open the bundle's translator (sessions + warm-up) in the background."""
+        if provider is not None:
+            self.provider = provider
+        chosen_provider = self.provider
+        self.busyChanged.emit(True)
+
+        def load():
+            return open_translator(load_bundle(entry.path), provider=chosen_provider)
+
+        def done(translator) -> None:
+            self.entry, self.translator = entry, translator
+            ids = [d.id for d in translator.bundle.directions]
+            self.direction = direction if direction in ids else ids[0]
+            self.busyChanged.emit(False)
+            self.translatorChanged.emit(translator)
+            self.directionChanged.emit(self.direction)
+
+        def failed(message: str) -> None:
+            self.busyChanged.emit(False)
+            self.loadFailed.emit(f"could not open {entry.name}: {message}")
+
+        self._runner.submit(load, done, failed, latest_only="model")
+
+    def set_direction(self, direction: str) -> None:
+        if direction != self.direction:
+            self.direction = direction
+            self.directionChanged.emit(direction)
+
+    def set_blend(self, blend) -> None:
+        """Make `blend` (a MixStyle of the current model and direction) available to Live, File and Batch."""
+        self.blend = blend
+        self.blend_key = (self.entry.name, self.direction) if blend is not None and self.entry else None
+        self.blendChanged.emit(blend)
+
+    def blend_for(self, model: str, direction: str):
+        """The Mix blend if it was made for this model and direction (style codes are per domain), else None."""
+        return self.blend if self.blend_key == (model, direction) else None
+
+    def current_blend(self):
+        return self.blend_for(self.entry.name, self.direction) if self.entry else None
+
+    def report_timing(self, ms: float) -> None:
+        self.timingReported.emit(float(ms))
+
+    # naming -----------------------------------------------------------------------------------------
+    def has_style(self) -> bool:
+        return bool(self.translator is not None and self.translator.has_style)

@@ -1,0 +1,88 @@
+"""What the app remembers between runs (QSettings), behind named accessors instead of loose string keys."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANIZATION = "i2i-studio"
+APPLICATION = "i2i-studio"
+
+
+class Settings:
+    """Last model, direction, provider, camera, folders and window geometry."""
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self._q = qsettings or QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                                         ORGANIZATION, APPLICATION)
+
+    def _get(self, key: str, default: str = "") -> str:
+        value = self._q.value(key, default)
+        return default if value is None else str(value)
+
+    def _set(self, key: str, value: object) -> None:
+        self._q.setValue(key, value)
+
+    def sync(self) -> None:
+        self._q.sync()
+
+    # model ------------------------------------------------------------------------------------------
+    def model(self) -> str:
+        return self._get("model/name")
+
+    def set_model(self, name: str) -> None:
+        self._set("model/name", name)
+
+    def direction(self, model: str) -> str:
+        return self._get(f"model/direction/{model}")
+
+    def set_direction(self, model: str, direction: str) -> None:
+        self._set(f"model/direction/{model}", direction)
+
+    def provider(self) -> str:
+        return self._get("model/provider", "auto")
+
+    def set_provider(self, provider: str) -> None:
+        self._set("model/provider", provider)
+
+    # live -------------------------------------------------------------------------------------------
+    def camera(self) -> int:
+        try:
+            return int(self._get("live/camera", "0"))
+        except ValueError:
+            return 0
+
+    def set_camera(self, index: int) -> None:
+        self._set("live/camera", int(index))
+
+    def resolution(self) -> str:
+        return self._get("live/resolution", "640x480")
+
+    def set_resolution(self, text: str) -> None:
+        self._set("live/resolution", text)
+
+    # folders ----------------------------------------------------------------------------------------
+    def folder(self, purpose: str) -> str:
+        """Last folder used for ``purpose`` (open, save, batch-in, batch-out, import, video...)."""
+        return self._get(f"folders/{purpose}", str(Path.home()))
+
+    def set_folder(self, purpose: str, folder: str | Path) -> None:
+        path = Path(folder)
+        self._set(f"folders/{purpose}", str(path if path.is_dir() else path.parent))
+
+    # window -----------------------------------------------------------------------------------------
+    def geometry(self) -> QByteArray | None:
+        value = self._q.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_geometry(self, data: QByteArray) -> None:
+        self._set("window/geometry", data)
+
+    def workspace(self) -> int:
+        try:
+            return int(self._get("window/workspace", "0"))
+        except ValueError:
+            return 0
+
+    def set_workspace(self, index: int) -> None:
+        self._set("window/workspace", int(index))

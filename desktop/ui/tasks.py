@@ -1,0 +1,71 @@
+"""Run slow calls (model loading, translation, export) on Qt's thread pool and get the result back on
+the UI thread, so long work never blocks the window."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+
+class _Signals(QObject):
+    finished = Signal(object, object)  # (result, error message or None)
+
+
+class _Job(QRunnable):
+    def __init__(self, fn: Callable[[], Any], signals: _Signals) -> None:
+        super().__init__()
+        self._fn = fn
+        self._signals = signals
+
+    def run(self) -> None:
+        try:
+            result, error = self._fn(), None
+        except Exception as exc:  # reported to the UI as a message, never a crash
+            logging.getLogger(__name__).exception("background task failed")
+            result, error = None, str(exc) or type(exc).__name__
+        self._signals.finished.emit(result, error)
+
+
+class TaskRunner(QObject):
+    """Owns pending jobs; callbacks run on the thread this object lives in (the UI thread).
+
+    Each `submit` gets a ticket; `latest_only` keys drop results of superseded requests (a newer
+    translation of the same view was asked for while an older one was running).
+    """
+
+    def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
+        super().__init__(parent)
+        self._pool = pool or QThreadPool.globalInstance()
+        self._pending: dict[int, tuple[_Signals, Callable, Callable | None, str | None]] = {}
+        self._latest: dict[str, int] = {}
+        self._next = 0
+
+    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
+               on_error: Callable[[str], None] | None = None, latest_only: str | None = None) -> int:
+        self._next += 1
+        ticket = self._next
+        signals = _Signals()
+        signals.finished.connect(lambda r, e, t=ticket: self._deliver(t, r, e))
+        self._pending[ticket] = (signals, on_done, on_error, latest_only)
+        if latest_only:
+            self._latest[latest_only] = ticket
+        self._pool.start(_Job(fn, signals))
+        return ticket
+
+    def busy(self) -> bool:
+        return bool(self._pending)
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Block until the pool is idle (used on quit and in tests)."""
+        return self._pool.waitForDone(msecs)
+
+    @Slot()
+    def _deliver(self, ticket: int, result: Any, error: str | None) -> None:
+        _signals, on_done, on_error, key = self._pending.pop(ticket)
+        if key is not None and self._latest.get(key) != ticket:
+            return
+        if error is None:
+            on_done(result)
+        elif on_error is not None:
+            on_error(error)

@@ -1,0 +1,130 @@
+"""Batch workspace with a real tiny U-GAT-IT, real files and the real SQLite queue: a job added through
+the form runs past a corrupt file (listed and exported), pauses and resumes from the buttons, and the
+queue survives a new window."""
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+
+from PySide6.QtCore import Qt
+
+from desktop.runtime.batch import BatchQueue, JobState
+from desktop.runtime.translators import open_translator
+from desktop.ui.batch_tab import BatchTab
+from desktop.ui.session import ModelSession
+from desktop.ui.tasks import TaskRunner
+from ui_support import install_models, make_settings
+
+
+class SlowTranslator:
+    """A real translator that takes a little longer per image, so a pause lands mid-job."""
+
+    def __init__(self, inner, delay_s=0.05):
+        self._inner, self._delay = inner, delay_s
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def translate(self, *args, **kwargs):
+        time.sleep(self._delay)
+        return self._inner.translate(*args, **kwargs)
+
+
+def _slow_open(bundle, provider):
+    return SlowTranslator(open_translator(bundle, provider=provider))
+
+
+def _input_folder(tmp_path, shared_data, count):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    for i, src in enumerate(sorted((shared_data / "cat2dog" / "testA").glob("*.jpg"))[:count]):
+        shutil.copy(src, (folder / "sub" if i % 2 else folder) / src.name)
+    (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)
+    (folder / "Thumbs.db").write_bytes(b"stray")
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def _tab(qtbot, tmp_path, queue_path, open_fn=_slow_open):
+    settings = make_settings(tmp_path)
+    session = ModelSession(TaskRunner())
+    session.refresh()
+    entry = session.entry_named("tiny-ugatit")
+    session.open(entry)
+    qtbot.waitUntil(lambda: session.translator is not None, timeout=20000)
+    tab = BatchTab(session, settings, queue=BatchQueue(queue_path), open_translator=open_fn)
+    qtbot.addWidget(tab)
+    return tab
+
+
+def _fill_form(tab, folder, out):
+    form = tab.form
+    form.input_dir.setText(str(folder))
+    form.output_dir.setText(str(out))
+    form.recursive.setChecked(True)
+    form.direction.setCurrentIndex(form.direction.findData("a2b"))
+    form.output_format.setCurrentText("png")
+
+
+def test_batch_runs_past_a_corrupt_file_and_pauses_and_resumes(qtbot, tmp_path, tiny_bundles, shared_data):
+    install_models(tiny_bundles, families=("ugatit",))
+    folder = _input_folder(tmp_path, shared_data, count=12)
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    out = tmp_path / "out"
+    tab = _tab(qtbot, tmp_path, tmp_path / "queue.sqlite3")
+
+    tab.form.input_dir.setText(str(tmp_path / "missing"))
+    qtbot.mouseClick(tab.form.add_button, Qt.MouseButton.LeftButton)
+    assert "input folder does not exist" in tab.message.text() and tab.table.rowCount() == 0
+
+    _fill_form(tab, folder, out)
+    qtbot.mouseClick(tab.form.add_button, Qt.MouseButton.LeftButton)
+    assert tab.table.rowCount() == 1
+    job_id = tab.selected_job()
+    qtbot.waitUntil(lambda: tab.live_progress.get(job_id) is not None, timeout=20000)
+    qtbot.mouseClick(tab.buttons["pause"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.table.item(0, 3).text().startswith("paused"), timeout=20000)
+    paused = tab.queue.job(job_id)
+    assert paused.state == JobState.PAUSED
+    assert 0 < paused.finished < paused.total == 13  # 12 images + the corrupt one; stray files ignored
+    assert tab.table.cellWidget(0, 4).value() == paused.finished
+
+    qtbot.mouseClick(tab.buttons["resume"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.table.item(0, 3).text() == "done", timeout=30000)
+    bar = tab.table.cellWidget(0, 4)
+    assert bar.value() == bar.maximum() == 13 and "1 failed" in bar.format()
+    assert len(list(out.rglob("*.png"))) == 12 and (out / "sub").is_dir()  # folder structure kept
+    assert tab.failures.rowCount() == 1 and tab.failures.item(0, 0).text() == "corrupt.jpg"
+    assert tab.failures.item(0, 1).text()
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before  # inputs untouched
+
+    exported = tmp_path / "failures.csv"
+    assert tab.export_failures(job_id, exported) == 1
+    rows = list(csv.reader(exported.open(encoding="utf-8")))
+    assert rows[0] == ["file", "reason"] and rows[1][0] == "corrupt.jpg"
+
+
+def test_queue_order_and_unfinished_jobs_survive_a_new_tab(qtbot, tmp_path, tiny_bundles, shared_data):
+    install_models(tiny_bundles, families=("ugatit",))
+    folder = _input_folder(tmp_path, shared_data, count=4)
+    queue_path = tmp_path / "queue.sqlite3"
+    tab = _tab(qtbot, tmp_path, queue_path)
+    _fill_form(tab, folder, tmp_path / "out1")
+    first = tab.add_job(tab.form.spec(), start=False)
+    _fill_form(tab, folder, tmp_path / "out2")
+    second = tab.add_job(tab.form.spec(), start=False)
+    tab.table.selectRow(1)
+    qtbot.mouseClick(tab.buttons["up"], Qt.MouseButton.LeftButton)
+    assert [j.id for j in tab.queue.jobs()] == [second, first]
+    tab.table.selectRow(1)
+    qtbot.mouseClick(tab.buttons["cancel"], Qt.MouseButton.LeftButton)
+    assert tab.queue.job(first).state == JobState.CANCELLED
+    tab.shutdown()
+
+    again = _tab(qtbot, tmp_path, queue_path)
+    assert again.table.rowCount() == 2 and "1 unfinished job" in again.message.text()
+    qtbot.mouseClick(again.buttons["start"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: again.table.item(0, 3).text() == "done", timeout=30000)
+    assert len(list((tmp_path / "out2").rglob("*.png"))) == 4
+    assert not (tmp_path / "out1").exists()  # the cancelled job did not run
