@@ -1,0 +1,19 @@
+"""The batch-folder queue: jobs persisted in SQLite, an engine that runs them, file scanning rules."""
+from __future__ import annotations
+
+from .engine import BatchEngine, Progress
+from .jobs import ItemState, JobSpec, JobState, StyleSpec
+from .store import BatchQueue, Item, Job, default_queue_path
+
+__all__ = [
+    "BatchEngine",
+    "BatchQueue",
+    "Item",
+    "ItemState",
+    "Job",
+    "JobSpec",
+    "JobState",
+    "Progress",
+    "StyleSpec",
+    "default_queue_path",
+]

@@ -1,0 +1,255 @@
+"""The batch queue, kept in SQLite so that it survives quitting and crashes.
+
+One row per job (settings as JSON, state, position in the queue) and one row per input file (state,
+failure reason). Every call opens its own short connection, so the queue can be used from the GUI
+thread, the engine's worker thread and another process (the CLI) at once; WAL mode keeps readers
+and the writer out of each other's way.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sqlite3
+import tempfile
+import time
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ..paths import user_data_dir
+from .jobs import ItemState, JobSpec, JobState
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    position INTEGER NOT NULL,
+    spec TEXT NOT NULL,
+    state TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    scanned INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    rel_path TEXT NOT NULL,
+    out_path TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    started REAL,
+    UNIQUE (job_id, rel_path)
+);
+CREATE INDEX IF NOT EXISTS items_by_job_state ON items (job_id, state);
+"""
+
+# mtime resolution is 2 s on FAT file systems; an output this much older than its item's start is stale.
+MTIME_SLACK_S = 2.0
+
+
+def default_queue_path() -> Path:
+    """``queue.sqlite3`` in the user's data folder."""
+    return user_data_dir() / "queue.sqlite3"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A snapshot of one job row with its per-state file counts."""
+
+    id: int
+    position: int
+    spec: JobSpec
+    state: JobState
+    message: str
+    scanned: bool
+    counts: dict[ItemState, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def finished(self) -> int:
+        """Files that need no more work (done, failed or skipped)."""
+        return self.total - self.counts[ItemState.PENDING] - self.counts[ItemState.RUNNING]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input file of a job."""
+
+    id: int
+    rel_path: str
+    out_path: str
+    state: ItemState
+    reason: str
+
+
+class BatchQueue:
+    """The persistent job queue (``path`` defaults to the user's data folder)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_queue_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=30)) as db:
+            db.execute("PRAGMA foreign_keys=ON")
+            with db:  # one transaction per call
+                yield db
+
+    # ---- jobs -------------------------------------------------------------------------------
+    def add_job(self, spec: JobSpec) -> int:
+        """Append a job at the end of the queue; returns its id."""
+        with self._connect() as db:
+            (last,) = db.execute("SELECT COALESCE(MAX(position), -1) FROM jobs").fetchone()
+            cur = db.execute(
+                "INSERT INTO jobs (position, spec, state, created) VALUES (?, ?, ?, ?)",
+                (last + 1, spec.to_json(), JobState.QUEUED.value, time.time()),
+            )
+            return int(cur.lastrowid)
+
+    def job(self, job_id: int) -> Job:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT id, position, spec, state, message, scanned FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"no batch job {job_id}")
+            return self._job_from_row(db, row)
+
+    def jobs(self) -> list[Job]:
+        """All jobs in queue order."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id, position, spec, state, message, scanned FROM jobs ORDER BY position"
+            ).fetchall()
+            return [self._job_from_row(db, row) for row in rows]
+
+    @staticmethod
+    def _job_from_row(db: sqlite3.Connection, row: tuple) -> Job:
+        counts = {state: 0 for state in ItemState}
+        for state, n in db.execute(
+            "SELECT state, COUNT(*) FROM items WHERE job_id = ? GROUP BY state", (row[0],)
+        ):
+            counts[ItemState(state)] = n
+        return Job(row[0], row[1], JobSpec.from_json(row[2]), JobState(row[3]), row[4], bool(row[5]), counts)
+
+    def next_runnable(self, job_id: int | None = None) -> Job | None:
+        """The first job (in queue order) that is queued or was running; only ``job_id`` if given."""
+        runnable = (JobState.QUEUED.value, JobState.RUNNING.value)
+        for job in self.jobs():
+            if job.state.value in runnable and (job_id is None or job.id == job_id):
+                return job
+        return None
+
+    def find_unfinished(self, spec: JobSpec) -> int | None:
+        """The id of a job with exactly these settings that has not finished, if any (CLI re-runs resume it)."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT id FROM jobs WHERE spec = ? AND state IN (?, ?, ?) ORDER BY position LIMIT 1",
+                (spec.to_json(), JobState.QUEUED.value, JobState.RUNNING.value, JobState.PAUSED.value),
+            ).fetchone()
+            return None if row is None else int(row[0])
+
+    def set_job_state(self, job_id: int, state: JobState, message: str = "") -> None:
+        with self._connect() as db:
+            db.execute("UPDATE jobs SET state = ?, message = ? WHERE id = ?", (state.value, message, job_id))
+
+    def reorder(self, job_ids: list[int]) -> None:
+        """Put the listed jobs first, in this order; the others keep their relative order after them."""
+        with self._connect() as db:
+            rest = [
+                jid for (jid,) in db.execute("SELECT id FROM jobs ORDER BY position") if jid not in job_ids
+            ]
+            for position, jid in enumerate([*job_ids, *rest]):
+                db.execute("UPDATE jobs SET position = ? WHERE id = ?", (position, jid))
+
+    def move_job(self, job_id: int, index: int) -> None:
+        """Move one job to ``index`` in the queue order (0 = first)."""
+        order = [job.id for job in self.jobs() if job.id != job_id]
+        order.insert(max(0, min(index, len(order))), job_id)
+        self.reorder(order)
+
+    def remove_job(self, job_id: int) -> None:
+        """Forget a job and its file list (its outputs stay on disk)."""
+        with self._connect() as db:
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    # ---- items ------------------------------------------------------------------------------
+    def set_items(self, job_id: int, entries: list[tuple[str, str, ItemState, str]]) -> None:
+        """Record the job's file list once: ``(rel_path, out_path, state, reason)`` per file."""
+        with self._connect() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO items (job_id, rel_path, out_path, state, reason) VALUES (?, ?, ?, ?, ?)",
+                [(job_id, rel, out, state.value, reason) for rel, out, state, reason in entries],
+            )
+            db.execute("UPDATE jobs SET scanned = 1 WHERE id = ?", (job_id,))
+
+    def items(self, job_id: int, state: ItemState | None = None) -> list[Item]:
+        query = "SELECT id, rel_path, out_path, state, reason FROM items WHERE job_id = ?"
+        args: tuple = (job_id,)
+        if state is not None:
+            query += " AND state = ?"
+            args += (state.value,)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY id", args).fetchall()
+        return [Item(r[0], r[1], r[2], ItemState(r[3]), r[4]) for r in rows]
+
+    def start_item(self, item_id: int) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE items SET state = ?, started = ? WHERE id = ?",
+                (ItemState.RUNNING.value, time.time(), item_id),
+            )
+
+    def finish_item(self, item_id: int, state: ItemState, reason: str = "") -> None:
+        with self._connect() as db:
+            db.execute("UPDATE items SET state = ?, reason = ? WHERE id = ?", (state.value, reason, item_id))
+
+    def recover_running(self, job_id: int, output_dir: Path) -> int:
+        """Re-check files left 'running' by a crash or a kill; returns how many were found already written.
+
+        Outputs are written atomically before an item is marked done, so an output file that is at least
+        as new as the item's start is complete: the item is done. Anything else goes back to pending.
+        """
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id, out_path, started FROM items WHERE job_id = ? AND state = ?",
+                (job_id, ItemState.RUNNING.value),
+            ).fetchall()
+            written = 0
+            for item_id, out_path, started in rows:
+                out = output_dir / out_path
+                done = out.is_file() and out.stat().st_mtime >= (started or 0) - MTIME_SLACK_S
+                written += done
+                state = ItemState.DONE if done else ItemState.PENDING
+                db.execute("UPDATE items SET state = ? WHERE id = ?", (state.value, item_id))
+            return written
+
+    def failures(self, job_id: int) -> list[Item]:
+        """The files that failed, with their reasons."""
+        return self.items(job_id, ItemState.FAILED)
+
+    def export_failures_csv(self, job_id: int, path: Path) -> int:
+        """Write the failures as CSV (``file,reason``, paths relative to the input folder), atomically."""
+        failures = self.failures(job_id)
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(["file", "reason"])
+        writer.writerows((item.rel_path, item.reason) for item in failures)
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".csv.tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text.getvalue())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return len(failures)

@@ -1,0 +1,260 @@
+"""The batch queue and engine with real SQLite, real tiny ONNX bundles and real photos."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from desktop.runtime.batch import BatchEngine, BatchQueue, ItemState, JobSpec, JobState, StyleSpec
+from desktop.runtime.batch.engine import WRITE_FAILURE_LIMIT
+from desktop.runtime.batch.scan import list_inputs, output_relpath, select_shard
+from desktop.runtime.batch.store import default_queue_path
+from desktop.runtime.bundle import load_bundle
+from desktop.runtime.images import read_image
+from desktop.runtime.translators import open_translator
+
+GOOD = ["cat_01.jpg", "cat_02.jpg", "sub/cat_03.jpg", "sub/deeper/cat_04.jpg", "chat_été_猫.jpg"]
+STRAY = ["Thumbs.db", ".DS_Store", "desktop.ini", "notes.txt", ".hidden.jpg", "sub/readme.md"]
+
+
+def make_photo_folder(root: Path, shared_data: Path) -> Path:
+    """Real cat photos (one with a unicode name, some in sub-folders), a corrupt JPEG and stray files."""
+    cats = sorted((shared_data / "cat2dog" / "testA").glob("*.jpg"))
+    folder = root / "in"
+    for rel, src in zip(GOOD, cats):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, folder / rel)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+    for rel in STRAY:
+        (folder / rel).write_bytes(b"stray")
+    return folder
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class CountingTranslator:
+    """A real translator that remembers which image sizes it was asked to translate, and how often."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.calls = 0
+
+    def translate(self, *args, **kwargs):
+        self.calls += 1
+        return self._inner.translate(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+@pytest.fixture
+def photos(tmp_path, shared_data):
+    return make_photo_folder(tmp_path, shared_data)
+
+
+@pytest.fixture
+def counting():
+    made = []
+
+    def opener(bundle, provider):
+        made.append(CountingTranslator(open_translator(bundle, provider=provider)))
+        return made[-1]
+
+    opener.made = made
+    return opener
+
+
+def spec_for(photos: Path, out: Path, model: Path, **kw) -> JobSpec:
+    return JobSpec(input_dir=str(photos), output_dir=str(out), model=str(model), direction="a2b",
+                   **{"recursive": True, **kw})
+
+
+def test_queue_lives_in_user_data_folder(isolated_user_home):
+    queue = BatchQueue()
+    assert queue.path == default_queue_path() == isolated_user_home / "queue.sqlite3"
+    assert queue.path.is_file()
+
+
+def test_run_translates_good_files_records_failures_and_never_touches_inputs(photos, tmp_path, tiny_bundles):
+    before = tree_hashes(photos)
+    queue = BatchQueue()
+    out = tmp_path / "out"
+    job_id = queue.add_job(spec_for(photos, out, tiny_bundles["munit"], style=StyleSpec("random", seed=7)))
+    progress, states = [], []
+    engine = BatchEngine(queue, on_progress=progress.append, on_state=lambda j, s, m: states.append(s))
+    engine.run()
+
+    job = queue.job(job_id)
+    assert job.state == JobState.DONE and states == [JobState.RUNNING, JobState.DONE]
+    assert job.counts[ItemState.DONE] == len(GOOD) and job.counts[ItemState.FAILED] == 1
+    assert {i.rel_path for i in queue.items(job_id)} == {*GOOD, "broken.jpg"}  # strays never listed
+    for rel in GOOD:
+        src = read_image(photos / rel)
+        result = read_image(out / output_relpath(rel, job.spec))
+        assert result.shape == src.shape and not np.array_equal(result, src)
+    assert (out / "sub" / "deeper" / "cat_04_a2b.png").is_file()  # structure kept, pattern applied
+    assert (out / "chat_été_猫_a2b.png").is_file()
+    assert not list(out.rglob(".*")), "no temporary files left behind"
+
+    (failure,) = queue.failures(job_id)
+    assert failure.rel_path == "broken.jpg" and failure.reason
+    report = tmp_path / "failures.csv"
+    assert queue.export_failures_csv(job_id, report) == 1
+    rows = list(csv.reader(report.open(encoding="utf-8")))
+    assert rows == [["file", "reason"], ["broken.jpg", failure.reason]]
+
+    assert [p.finished for p in progress] == list(range(1, len(GOOD) + 2))
+    assert progress[-1].eta_s == 0 and progress[-1].files_per_s > 0 and progress[-1].total == len(GOOD) + 1
+    assert tree_hashes(photos) == before
+
+
+def test_random_style_is_reproducible_per_file_and_jpg_output(photos, tmp_path, tiny_bundles):
+    queue = BatchQueue()
+    outs = [tmp_path / "o1", tmp_path / "o2"]
+    for out in outs:
+        queue.add_job(spec_for(photos, out, tiny_bundles["munit"], style=StyleSpec("random", seed=3),
+                               output_format="jpg", recursive=False))
+    BatchEngine(queue).run()
+    names = sorted(p.name for p in outs[0].iterdir())
+    assert names == ["cat_01_a2b.jpg", "cat_02_a2b.jpg", "chat_été_猫_a2b.jpg"]
+    for name in names:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes()
+
+
+def test_reference_and_blend_styles_and_ugatit(photos, tmp_path, tiny_bundles, shared_data):
+    queue = BatchQueue()
+    dog = sorted((shared_data / "cat2dog" / "testB").glob("*.jpg"))[0]
+    ref = queue.add_job(spec_for(photos, tmp_path / "ref", tiny_bundles["munit"], recursive=False,
+                                 style=StyleSpec("reference", reference=str(dog))))
+    dim = load_bundle(tiny_bundles["munit"]).style.dim
+    blend = queue.add_job(spec_for(photos, tmp_path / "blend", tiny_bundles["munit"], recursive=False,
+                                   style=StyleSpec("blend", codes=((0.0,) * dim, (1.0,) * dim), weights=(0.3, 0.7))))
+    gan = queue.add_job(spec_for(photos, tmp_path / "ugatit", tiny_bundles["ugatit"], recursive=False))
+    wrong = queue.add_job(spec_for(photos, tmp_path / "wrong", tiny_bundles["munit"], recursive=False,
+                                   style=StyleSpec("code", code=(1.0,) * (dim + 1))))
+    BatchEngine(queue).run()
+    for job_id in (ref, blend, gan):
+        job = queue.job(job_id)
+        assert job.state == JobState.DONE and job.counts[ItemState.DONE] == 3, queue.failures(job_id)
+    outputs = [read_image(tmp_path / d / "cat_01_a2b.png") for d in ("ref", "blend", "ugatit")]
+    assert not np.array_equal(outputs[0], outputs[1]) and not np.array_equal(outputs[0], outputs[2])
+    job = queue.job(wrong)  # a code of the wrong size fails the job once, not every file
+    assert job.state == JobState.FAILED and "style code" in job.message and job.total == 4
+
+
+def test_skip_existing_leaves_existing_output_alone(photos, tmp_path, tiny_bundles):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "cat_01_a2b.png").write_bytes(b"already here")
+    queue = BatchQueue()
+    job_id = queue.add_job(spec_for(photos, out, tiny_bundles["munit"], recursive=False, skip_existing=True))
+    BatchEngine(queue).run()
+    job = queue.job(job_id)
+    assert job.counts[ItemState.SKIPPED] == 1 and job.counts[ItemState.DONE] == 2
+    assert (out / "cat_01_a2b.png").read_bytes() == b"already here"
+
+
+def test_pause_then_resume_finishes_without_redoing(photos, tmp_path, tiny_bundles, counting):
+    queue = BatchQueue()
+    job_id = queue.add_job(spec_for(photos, tmp_path / "out", tiny_bundles["munit"]))
+    engine = BatchEngine(queue, open_translator=counting,
+                         on_progress=lambda p: p.finished == 2 and engine.pause())
+    engine.start()
+    assert engine.wait(60)
+    job = queue.job(job_id)
+    assert job.state == JobState.PAUSED and job.finished == 2
+    assert queue.next_runnable() is None  # a paused job is not picked up again by itself
+
+    engine.resume(job_id)
+    assert engine.wait(60)
+    job = queue.job(job_id)
+    assert job.state == JobState.DONE and job.finished == len(GOOD) + 1
+    assert counting.made[0].calls == len(GOOD)  # the corrupt file never reaches the model
+
+
+def test_cancel_stops_the_job_and_the_next_one_runs(photos, tmp_path, tiny_bundles):
+    queue = BatchQueue()
+    first = queue.add_job(spec_for(photos, tmp_path / "a", tiny_bundles["munit"]))
+    second = queue.add_job(spec_for(photos, tmp_path / "b", tiny_bundles["munit"], recursive=False))
+    engine = BatchEngine(queue, on_progress=lambda p: p.job_id == first and engine.cancel())
+    engine.run()
+    assert queue.job(first).state == JobState.CANCELLED and queue.job(first).finished == 1
+    assert queue.job(second).state == JobState.DONE
+
+
+def test_reorder_changes_run_order(photos, tmp_path, tiny_bundles):
+    queue = BatchQueue()
+    ids = [queue.add_job(spec_for(photos, tmp_path / f"o{i}", tiny_bundles["munit"], recursive=False))
+           for i in range(3)]
+    queue.move_job(ids[2], 0)
+    queue.reorder([ids[2], ids[1]])
+    assert [j.id for j in queue.jobs()] == [ids[2], ids[1], ids[0]]
+    started = []
+    BatchEngine(queue, on_state=lambda j, s, m: s == JobState.RUNNING and started.append(j)).run()
+    assert started == [ids[2], ids[1], ids[0]]
+
+
+def test_unwritable_output_fails_items_with_reason_and_pauses(photos, tmp_path, tiny_bundles):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"a file where the output folder should be")
+    queue = BatchQueue()
+    job_id = queue.add_job(spec_for(photos, blocker, tiny_bundles["munit"]))
+    BatchEngine(queue).run()
+    job = queue.job(job_id)
+    assert job.state == JobState.PAUSED and "no output could be written" in job.message
+    failures = queue.failures(job_id)
+    writes = [f for f in failures if f.reason.startswith("cannot write")]
+    assert len(writes) == WRITE_FAILURE_LIMIT and job.counts[ItemState.PENDING] > 0
+
+
+def test_missing_model_fails_the_job_with_a_message(photos, tmp_path):
+    queue = BatchQueue()
+    job_id = queue.add_job(spec_for(photos, tmp_path / "out", Path("no-such-model")))
+    BatchEngine(queue).run()
+    job = queue.job(job_id)
+    assert job.state == JobState.FAILED and "no-such-model" in job.message
+
+
+def test_stale_running_items_are_rechecked(photos, tmp_path, tiny_bundles):
+    queue = BatchQueue()
+    out = tmp_path / "out"
+    job_id = queue.add_job(spec_for(photos, out, tiny_bundles["munit"], recursive=False))
+    queue.set_items(job_id, [(rel, f"{rel}.png", ItemState.PENDING, "") for rel in ("x.jpg", "y.jpg")])
+    x, y = queue.items(job_id)
+    queue.start_item(x.id)
+    queue.start_item(y.id)
+    out.mkdir()
+    (out / "x.jpg.png").write_bytes(b"written before the crash")
+    assert queue.recover_running(job_id, out) == 1
+    states = {i.rel_path: i.state for i in queue.items(job_id)}
+    assert states == {"x.jpg": ItemState.DONE, "y.jpg": ItemState.PENDING}
+
+
+def test_listing_and_shards_partition_the_folder(photos):
+    files = list_inputs(photos, recursive=True)
+    assert files == sorted([*GOOD, "broken.jpg"])
+    assert list_inputs(photos, recursive=False) == sorted(["broken.jpg", "cat_01.jpg", "cat_02.jpg", "chat_été_猫.jpg"])
+    names = [f"dir{i % 7}/img_{i:05d}.jpg" for i in range(1000)]
+    shards = [select_shard(names, (k, 4)) for k in range(1, 5)]
+    assert sorted(sum(shards, [])) == sorted(names)  # each file in exactly one shard
+    assert all(150 < len(s) < 350 for s in shards)
+    assert select_shard(names, (2, 4)) == shards[1]  # deterministic
+
+
+def test_spec_validation_and_json_round_trip(tmp_path):
+    spec = JobSpec("in", "out", "m", "a2b", style=StyleSpec("blend", codes=((1.0, 2.0),), weights=(1.0,)),
+                   shard=(2, 3), pattern="{model}-{stem}.{ext}")
+    assert JobSpec.from_json(spec.to_json()) == spec
+    with pytest.raises(ValueError, match="naming pattern"):
+        JobSpec("in", "out", "m", "a2b", pattern="{nope}.{ext}")
+    with pytest.raises(ValueError, match="shard"):
+        JobSpec("in", "out", "m", "a2b", shard=(4, 3))
+    with pytest.raises(ValueError, match="style kind"):
+        StyleSpec("sepia")
