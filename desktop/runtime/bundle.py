@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
 import numpy as np
+import onnxruntime as ort
 
 from .families import FAMILIES, FamilySpec, RoleSpec
 from .paths import cache_dir, shipped_models_dir, user_models_dir
+from .providers import first_line
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -578,14 +580,11 @@ def check_session_io(bundle: Bundle, spec: GraphSpec, session: Any) -> None:
 
 def verify_graphs(bundle: Bundle) -> None:
     """Open every graph on the CPU and check it against the manifest (raises :class:`BundleError`)."""
-    import onnxruntime as ort
-
     for spec in bundle.graphs:
         try:
             session = ort.InferenceSession(str(bundle.graph_path(spec)), providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for unloadable graphs
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BundleError(f"{bundle.source}: graph {spec.file} cannot be loaded ({first})") from None
+            raise BundleError(f"{bundle.source}: graph {spec.file} cannot be loaded ({first_line(exc)})") from None
         check_session_io(bundle, spec, session)
 
 

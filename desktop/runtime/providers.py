@@ -76,6 +76,11 @@ def session_options(threads: int | None = None, provider: str = "cpu") -> ort.Se
     return opts
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (onnxruntime's run to many lines)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def _provider_name(ep: str) -> str:
     return next((name for name, value in PROVIDERS.items() if value == ep), ep)
 
@@ -95,8 +100,7 @@ def create_session(path: str | os.PathLike, provider: str = AUTO,
     except Exception as exc:  # noqa: BLE001  onnxruntime raises its own types for provider failures
         if chosen == "cpu":
             raise
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        reason = f"{chosen} failed to start ({first})"
+        reason = f"{chosen} failed to start ({first_line(exc)})"
         chosen = "cpu"
         session = ort.InferenceSession(str(path), sess_options=session_options(threads, "cpu"),
                                        providers=[PROVIDERS["cpu"]])
