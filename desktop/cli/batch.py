@@ -1,0 +1,114 @@
+"""``i2i batch``: translate a folder headless with the app's batch engine and a progress bar."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..runtime.batch import BatchEngine, BatchQueue, ItemState, JobSpec, JobState, Progress, StyleSpec
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` -> (K, N), 1 <= K <= N."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"shard must look like K/N (e.g. 2/8), got {text!r}") from None
+    if not (n >= 1 and 1 <= k <= n):
+        raise argparse.ArgumentTypeError(f"shard K/N needs 1 <= K <= N, got {text}")
+    return k, n
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``batch`` options to ``parser``."""
+    parser.add_argument("input", type=Path, help="folder of images to translate")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="folder for the results")
+    parser.add_argument("--model", required=True, help="bundle name (installed or shipped) or path")
+    parser.add_argument("--direction", required=True, help="direction id, e.g. a2b")
+    parser.add_argument("--style", default="random",
+                        help="'random' (a seeded draw per image) or the path of a reference image")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random styles")
+    parser.add_argument("--recursive", action="store_true", help="include sub-folders")
+    parser.add_argument("--flat", action="store_true", help="do not mirror sub-folders in the output")
+    parser.add_argument("--pattern", default="{stem}_{direction}.{ext}",
+                        help="output name; fields: {stem} {ext} {direction} {model} {source_ext}")
+    parser.add_argument("--format", choices=("png", "jpg"), default="png", dest="output_format")
+    parser.add_argument("--skip-existing", action="store_true", help="leave files whose output exists")
+    parser.add_argument("--shard", type=parse_shard, default=(1, 1), metavar="K/N",
+                        help="process only shard K of N (stable per file name: N machines cover the folder once)")
+    parser.add_argument("--provider", default="auto", help="onnxruntime provider (auto, cpu, cuda, directml, ...)")
+    parser.add_argument("--queue", type=Path, default=None,
+                        help="queue database (default: queue.sqlite3 in the user's data folder)")
+    parser.add_argument("--failures", type=Path, default=None, help="write the failed files to this CSV")
+
+
+def spec_from_args(args: argparse.Namespace) -> JobSpec:
+    style = StyleSpec("random", seed=args.seed) if args.style == "random" else \
+        StyleSpec("reference", reference=str(Path(args.style).resolve()))
+    return JobSpec(
+        input_dir=str(args.input.resolve()),
+        output_dir=str(args.output.resolve()),
+        model=args.model,
+        direction=args.direction,
+        style=style,
+        recursive=args.recursive,
+        output_format=args.output_format,
+        pattern=args.pattern,
+        keep_structure=not args.flat,
+        skip_existing=args.skip_existing,
+        shard=args.shard,
+        provider=args.provider,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Add (or resume) the job and run it; exit status 0 only when every file was translated or skipped."""
+    try:
+        spec = spec_from_args(args)
+    except ValueError as exc:
+        print(f"i2i batch: {exc}", file=sys.stderr)
+        return 2
+    if args.style != "random" and not Path(args.style).is_file():
+        print(f"i2i batch: reference image not found: {args.style}", file=sys.stderr)
+        return 2
+    queue = BatchQueue(args.queue)
+    job_id = queue.find_unfinished(spec)
+    if job_id is None:
+        job_id = queue.add_job(spec)
+    else:
+        print(f"resuming job {job_id} where it stopped", file=sys.stderr)
+        queue.set_job_state(job_id, JobState.QUEUED)
+
+    with tqdm(unit="img", desc=f"{spec.direction}", dynamic_ncols=True) as bar:
+        def show(progress: Progress) -> None:
+            bar.total = progress.total
+            bar.n = progress.finished
+            bar.set_postfix(failed=progress.failed, skipped=progress.skipped, refresh=False)
+            bar.refresh()
+
+        engine = BatchEngine(queue, on_progress=show)
+        try:
+            engine.run(job_id)
+        except KeyboardInterrupt:
+            queue.set_job_state(job_id, JobState.QUEUED, "interrupted")
+            print("\ninterrupted: run the same command again to resume", file=sys.stderr)
+            return 130
+    return report(queue, job_id, args.failures)
+
+
+def report(queue: BatchQueue, job_id: int, failures_csv: Path | None) -> int:
+    """Print the outcome; returns the exit status."""
+    job = queue.job(job_id)
+    counts = job.counts
+    print(f"{job.state.value}: {counts[ItemState.DONE]} translated, {counts[ItemState.SKIPPED]} skipped, "
+          f"{counts[ItemState.FAILED]} failed" + (f" ({job.message})" if job.message else ""))
+    failures = queue.failures(job_id)
+    for item in failures[:10]:
+        print(f"  failed: {item.rel_path}: {item.reason}", file=sys.stderr)
+    if len(failures) > 10:
+        print(f"  ... and {len(failures) - 10} more", file=sys.stderr)
+    if failures_csv is not None:
+        queue.export_failures_csv(job_id, failures_csv)
+    return 0 if job.state == JobState.DONE and not failures else 1
