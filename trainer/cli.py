@@ -1,0 +1,61 @@
+"""``i2i-train``: train a model family from a TOML config on a dataset folder.
+
+    i2i-train --config munit_cpu.toml --data ../shared/data/cat2dog --out runs/cat2dog train.lr=2e-4
+    i2i-train --out runs/cat2dog --resume            # continue exactly where the run stopped
+    torchrun --nproc-per-node 4 -m trainer.cli --config munit_paper --data DATA --out runs/big --device cuda
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from .config import ConfigError, load_config
+from .data import DatasetError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="i2i-train", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--config", help="TOML file, or the name of a shipped config (munit_cpu, munit_paper); "
+                                         "with --resume defaults to the run's own config.toml")
+    parser.add_argument("--data", required=True, help="dataset folder (trainA/trainB, AFHQ train/<class>/, ...)")
+    parser.add_argument("--out", required=True, help="run folder (checkpoints/, samples/, metrics.csv, tb/)")
+    parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set train.lr=2e-4 (repeatable)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="more overrides, e.g. train.iterations=5000")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .loop import train  # after argument parsing: --help stays fast
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    config_path = args.config
+    if config_path is None:
+        if not args.resume:
+            print("i2i-train: --config is required (unless --resume picks up the run's config.toml)",
+                  file=sys.stderr)
+            return 2
+        config_path = Path(args.out) / "config.toml"
+    try:
+        config = load_config(config_path, [*args.sets, *args.overrides])
+        result = train(config, args.data, args.out, device=args.device, resume=args.resume,
+                       progress=not args.no_progress)
+    except (ConfigError, DatasetError, FileNotFoundError) as exc:
+        print(f"i2i-train: {exc}", file=sys.stderr)
+        return 2
+    print(f"checkpoint: {result.checkpoint}")
+    return 130 if result.interrupted else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

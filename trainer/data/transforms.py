@@ -1,0 +1,58 @@
+"""Image decoding and augmentation with OpenCV/numpy: short-side resize, crop, flip, [-1, 1] tensors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from desktop.runtime.images import read_image
+
+
+def load_rgb(path: str | Path) -> np.ndarray:
+    """uint8 HxWx3 RGB (alpha dropped); raises ``ImageReadError`` for unusable files."""
+    return read_image(path)[:, :, :3]
+
+
+def resize_short_side(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the shorter side is ``size`` (area filter when shrinking, cubic when enlarging)."""
+    h, w = image.shape[:2]
+    scale = size / min(h, w)
+    if scale == 1.0:
+        return image
+    new = (max(size, round(w * scale)), max(size, round(h * scale)))
+    return cv2.resize(image, new, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+
+
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """uint8 HxWx3 RGB -> float32 3xHxW in [-1, 1] ((x / 255 - 0.5) / 0.5)."""
+    array = image.astype(np.float32) / 127.5 - 1.0
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+
+
+def to_uint8(tensor: torch.Tensor) -> np.ndarray:
+    """float 3xHxW in [-1, 1] -> uint8 HxWx3 RGB."""
+    array = (tensor.detach().float().clamp(-1, 1).cpu().numpy().transpose(1, 2, 0) + 1.0) * 127.5
+    return (array + 0.5).astype(np.uint8)
+
+
+def eval_transform(image: np.ndarray, load_size: int, size: int) -> torch.Tensor:
+    """Deterministic: resize the short side to ``load_size``, centre-crop ``size`` x ``size``, to [-1, 1]."""
+    image = resize_short_side(image, load_size)
+    h, w = image.shape[:2]
+    top, left = (h - size) // 2, (w - size) // 2
+    return to_tensor(image[top:top + size, left:left + size])
+
+
+def train_transform(image: np.ndarray, load_size: int, size: int, flip: bool,
+                    rng: np.random.Generator) -> torch.Tensor:
+    """Random: resize the short side to ``load_size``, random ``size`` crop, horizontal flip with p=0.5."""
+    image = resize_short_side(image, load_size)
+    h, w = image.shape[:2]
+    top = int(rng.integers(0, h - size + 1))
+    left = int(rng.integers(0, w - size + 1))
+    image = image[top:top + size, left:left + size]
+    if flip and rng.random() < 0.5:
+        image = image[:, ::-1]
+    return to_tensor(image)

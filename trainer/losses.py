@@ -1,0 +1,41 @@
+"""Adversarial losses over multi-scale discriminator outputs, one entry per GAN type."""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Sequence
+
+import torch
+from torch.nn import functional as F
+
+Outputs = Sequence[torch.Tensor]
+
+
+class GanLoss(NamedTuple):
+    """``discriminator(fake_outputs, real_outputs)`` and ``generator(fake_outputs)``, summed over scales."""
+
+    discriminator: Callable[[Outputs, Outputs], torch.Tensor]
+    generator: Callable[[Outputs], torch.Tensor]
+
+
+def _sum(values) -> torch.Tensor:
+    return torch.stack(list(values)).sum()
+
+
+GAN_LOSSES: dict[str, GanLoss] = {
+    # least squares (Mao et al.): real -> 1, fake -> 0, generator pushes fakes to 1
+    "lsgan": GanLoss(
+        discriminator=lambda fake, real: _sum((f.float() ** 2).mean() + ((r.float() - 1) ** 2).mean()
+                                              for f, r in zip(fake, real)),
+        generator=lambda fake: _sum(((f.float() - 1) ** 2).mean() for f in fake)),
+    # hinge (as in NVlabs/imaginaire's MUNIT)
+    "hinge": GanLoss(
+        discriminator=lambda fake, real: _sum(F.relu(1 + f.float()).mean() + F.relu(1 - r.float()).mean()
+                                              for f, r in zip(fake, real)),
+        generator=lambda fake: _sum(-f.float().mean() for f in fake)),
+}
+
+
+def gan_loss(kind: str) -> GanLoss:
+    """The losses of GAN type ``kind`` (``lsgan`` or ``hinge``)."""
+    if kind not in GAN_LOSSES:
+        raise ValueError(f"unknown loss.gan_type {kind!r} (expected one of {sorted(GAN_LOSSES)})")
+    return GAN_LOSSES[kind]
