@@ -1,0 +1,275 @@
+"""File workspace: open or drop images, compare before/after, pick among random styles, save."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QMessageBox, QPushButton, QSlider, QSpinBox, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from desktop.runtime.images import IMAGE_EXTENSIONS, read_image, write_image
+
+from .image_view import CompareView, ImageView
+from .session import ModelSession
+from .settings import Settings
+from .style_panel import StylePanel
+from .tasks import TaskRunner
+
+IMAGE_FILTER = "Images (" + " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS)) + ")"
+
+
+@dataclass
+class Output:
+    """One translated result and a short description of the style that made it."""
+
+    image: np.ndarray
+    label: str
+
+
+def unique_path(path: Path) -> Path:
+    """`path`, or `stem-2.ext`, `stem-3.ext`... whichever does not exist yet (never overwrite)."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
+
+
+class FileTab(QWidget):
+    """Translating still images. Public methods mirror the buttons so tests and scripts can drive it."""
+
+    def __init__(self, session: ModelSession, runner: TaskRunner, settings: Settings,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session, self.runner, self.settings = session, runner, settings
+        self.setAcceptDrops(True)
+        self.source: np.ndarray | None = None
+        self.source_path: Path | None = None
+        self.outputs: list[Output] = []
+        self.selected = 0
+
+        self.open_button = QPushButton("Open images...")
+        self.files = QListWidget()
+        self.files.setMaximumWidth(260)
+        self.style_panel = StylePanel(session, settings)
+        self.count = QSpinBox()
+        self.count.setRange(1, 12)
+        self.count.setValue(6)
+        self.save_selected_button = QPushButton("Save selected...")
+        self.save_all_button = QPushButton("Save all...")
+        self.message = QLabel("Open images or drop them here.")
+        self.message.setWordWrap(True)
+
+        self.compare = CompareView("Open images or drop them here")
+        self.view_mode = QComboBox()
+        for mode, text in (("split", "Split"), ("side", "Side by side"), ("output", "Output only")):
+            self.view_mode.addItem(text, mode)
+        self.split_slider = QSlider(Qt.Orientation.Horizontal)
+        self.split_slider.setRange(0, 100)
+        self.split_slider.setValue(50)
+        self.grid = QGridLayout()
+        self.thumbs: list[ImageView] = []
+
+        left = QVBoxLayout()
+        left.addWidget(self.open_button)
+        left.addWidget(self.files, 1)
+        left.addWidget(self.style_panel)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("random styles"))
+        row.addWidget(self.count)
+        left.addLayout(row)
+        left.addWidget(self.save_selected_button)
+        left.addWidget(self.save_all_button)
+        left.addWidget(self.message)
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+
+        view_row = QHBoxLayout()
+        view_row.addWidget(QLabel("View"))
+        view_row.addWidget(self.view_mode)
+        view_row.addWidget(QLabel("before | after"))
+        view_row.addWidget(self.split_slider, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.compare, 1)
+        right.addLayout(view_row)
+        grid_widget = QWidget()
+        grid_widget.setLayout(self.grid)
+        grid_widget.setMaximumHeight(140)
+        right.addWidget(grid_widget)
+        right_widget = QWidget()
+        right_widget.setLayout(right)
+        splitter = QSplitter()
+        splitter.addWidget(left_widget)
+        splitter.addWidget(right_widget)
+        splitter.setStretchFactor(1, 1)
+        QHBoxLayout(self).addWidget(splitter)
+
+        self.open_button.clicked.connect(self._open_clicked)
+        self.files.currentItemChanged.connect(self._file_selected)
+        self.style_panel.changed.connect(self.translate)
+        self.count.valueChanged.connect(lambda _v: self.translate())
+        self.save_selected_button.clicked.connect(self._save_selected_clicked)
+        self.save_all_button.clicked.connect(self._save_all_clicked)
+        self.view_mode.currentIndexChanged.connect(lambda i: self.compare.set_mode(self.view_mode.itemData(i)))
+        self.split_slider.valueChanged.connect(lambda v: self.compare.set_split(v / 100))
+        session.translatorChanged.connect(lambda _t: self.translate())
+        session.directionChanged.connect(lambda _d: self.translate())
+        self._update_buttons()
+
+    # input ------------------------------------------------------------------------------------------
+    def open_paths(self, paths: list[Path]) -> None:
+        """Add images to the list and show the first one added."""
+        first = None
+        for path in paths:
+            path = Path(path)
+            if path.suffix.lower() not in IMAGE_EXTENSIONS:
+                self.message.setText(f"skipped {path.name}: not an image file")
+                continue
+            item = QListWidgetItem(path.name)
+            item.setData(Qt.ItemDataRole.UserRole, str(path))
+            item.setToolTip(str(path))
+            self.files.addItem(item)
+            first = first or item
+        if first is not None:
+            self.settings.set_folder("open", Path(first.data(Qt.ItemDataRole.UserRole)))
+            self.files.setCurrentItem(first)
+
+    def _open_clicked(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open images", self.settings.folder("open"), IMAGE_FILTER)
+        self.open_paths([Path(p) for p in paths])
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        self.open_paths([Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()])
+        event.acceptProposedAction()
+
+    def _file_selected(self, item: QListWidgetItem | None, _previous=None) -> None:
+        if item is None:
+            return
+        path = Path(item.data(Qt.ItemDataRole.UserRole))
+        try:
+            image = read_image(path)
+        except Exception as exc:  # ImageReadError, OSError: one line, the list stays usable
+            self.source, self.source_path, self.outputs = None, None, []
+            self.compare.set_images(None, None)
+            self.compare.set_placeholder(f"{path.name}: {exc}")
+            self.message.setText(f"cannot open {path.name}: {exc}")
+            self._show_grid()
+            return
+        self.source, self.source_path = image, path
+        self.compare.set_images(image, None)
+        self.translate()
+
+    # translation ------------------------------------------------------------------------------------
+    def translate(self) -> None:
+        """Re-run the translation of the current image in the background (newest request wins)."""
+        translator, direction = self.session.translator, self.session.direction
+        if translator is None or self.source is None:
+            return
+        image = self.source
+        n = self.count.value() if translator.has_style and self.style_panel.mode() == "random" else 1
+        styles = [(self.style_panel.style(i), self.style_panel.describe(i)) for i in range(n)]
+        self.message.setText(f"translating {self.source_path.name}...")
+
+        def work() -> list[tuple[Output, float]]:
+            if not translator.has_style:
+                res = translator.translate(image, direction)
+                return [(Output(res.image, "no style"), res.total_ms)]
+            content = translator.encode_content(image, direction)  # once; each style only decodes
+            shared_ms = sum(content.timings.values()) / len(styles)
+            results = []
+            for style, label in styles:
+                res = translator.decode(content, translator.style_code(style, direction))
+                results.append((Output(res.image, label), shared_ms + res.total_ms))
+            return results
+
+        self.runner.submit(work, self._translated, self._failed, latest_only="file")
+
+    def _translated(self, results: list[tuple[Output, float]]) -> None:
+        self.outputs = [output for output, _ms in results]
+        self.selected = min(self.selected, len(self.outputs) - 1)
+        self.session.report_timing(sum(ms for _o, ms in results) / len(results))
+        self.message.setText(f"{self.source_path.name}: {len(self.outputs)} result(s)")
+        self._show_grid()
+        self.select(self.selected)
+
+    def _failed(self, message: str) -> None:
+        self.message.setText(f"translation failed: {message}")
+
+    def _show_grid(self) -> None:
+        for thumb in self.thumbs:
+            self.grid.removeWidget(thumb)
+            thumb.deleteLater()
+        self.thumbs = []
+        if len(self.outputs) < 2:
+            return
+        for i, output in enumerate(self.outputs):
+            thumb = ImageView()
+            thumb.setMinimumSize(90, 90)
+            thumb.set_image(output.image)
+            thumb.setToolTip(output.label)
+            thumb.clicked.connect(lambda i=i: self.select(i))
+            self.grid.addWidget(thumb, 0, i)
+            self.thumbs.append(thumb)
+
+    def select(self, index: int) -> None:
+        """Show output `index` in the comparison view and mark it as the one "Save selected" writes."""
+        if not self.outputs:
+            return
+        self.selected = index
+        for i, thumb in enumerate(self.thumbs):
+            thumb.set_selected(i == index)
+        self.compare.set_images(self.source, self.outputs[index].image)
+        self._update_buttons()
+
+    # saving -----------------------------------------------------------------------------------------
+    def _update_buttons(self) -> None:
+        self.save_selected_button.setEnabled(bool(self.outputs))
+        self.save_all_button.setEnabled(bool(self.outputs))
+
+    def default_name(self, index: int) -> str:
+        suffix = f"_{index + 1}" if len(self.outputs) > 1 else ""
+        return f"{self.source_path.stem}_{self.session.direction}{suffix}.png"
+
+    def save_selected(self, path: Path, overwrite: bool = False) -> Path:
+        """Write the selected output to `path` (atomic; refuses an existing file unless `overwrite`)."""
+        write_image(path, self.outputs[self.selected].image, overwrite=overwrite)
+        self.settings.set_folder("save", path)
+        self.message.setText(f"saved {path.name}")
+        return path
+
+    def save_all(self, folder: Path) -> list[Path]:
+        """Write every output into `folder`, numbering names that already exist instead of overwriting."""
+        written = []
+        for i, output in enumerate(self.outputs):
+            target = unique_path(folder / self.default_name(i))
+            write_image(target, output.image)
+            written.append(target)
+        self.settings.set_folder("save", folder)
+        self.message.setText(f"saved {len(written)} image(s) to {folder}")
+        return written
+
+    def _save_selected_clicked(self) -> None:
+        start = str(Path(self.settings.folder("save")) / self.default_name(self.selected))
+        path, _ = QFileDialog.getSaveFileName(self, "Save output", start, IMAGE_FILTER)
+        if path:  # the dialog already asked before replacing an existing file
+            self._report_save(lambda: self.save_selected(Path(path), overwrite=True))
+
+    def _save_all_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save all outputs to", self.settings.folder("save"))
+        if folder:
+            self._report_save(lambda: self.save_all(Path(folder)))
+
+    def _report_save(self, save) -> None:
+        try:
+            save()
+        except Exception as exc:  # read-only or full folder: say so, keep the outputs
+            self.message.setText(f"not saved: {exc}")
+            QMessageBox.warning(self, "Save", f"not saved: {exc}")

@@ -1,0 +1,337 @@
+"""Live workspace: camera or video file in, translated frames out, with FPS/latency overlay, face mode,
+style choice, snapshots and MP4 recording. Threads and frame dropping live in desktop.runtime.live."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QMessageBox, QPushButton, QSlider, QVBoxLayout, QWidget)
+
+from desktop.runtime.frames import CameraSource, VideoFileSource, probe_cameras
+from desktop.runtime.images import ImageWriteError
+from desktop.runtime.live import LiveFrame, LivePipeline
+from desktop.runtime.recorder import RecorderError, VideoRecorder, save_snapshot, timestamped_path
+
+from .image_view import CompareView
+from .session import ModelSession
+from .settings import Settings
+from .style_panel import StylePanel
+from .tasks import TaskRunner
+
+RESOLUTIONS = ("320x240", "640x480", "1280x720", "1920x1080")
+FACE_MODES = (("Whole frame", None), ("Human face", "human"), ("Cat face", "cat"), ("Centre square", "centre"))
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm)"
+
+
+class _PipelineBridge(QObject):
+    """Carries the pipeline's callbacks (inference / capture threads) to the UI thread."""
+
+    frame = Signal()
+    error = Signal(str)
+    ended = Signal()
+
+
+class LiveTab(QWidget):
+    """Public methods mirror the controls so tests and scripts can drive the workspace."""
+
+    def __init__(self, session: ModelSession, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session, self.settings = session, settings
+        self.pipeline: LivePipeline | None = None
+        self.recorder: VideoRecorder | None = None
+        self.video_path: Path | None = None
+        self.last_frame: LiveFrame | None = None
+        self.frames_shown = 0
+        self._frame_pending = False
+        self.bridge = _PipelineBridge(self)
+        self.probe_runner = TaskRunner(self)
+
+        self.source_combo = QComboBox()
+        self.source_combo.setMinimumContentsLength(18)
+        self.refresh_button = QPushButton("Find cameras")
+        self.video_button = QPushButton("Video file...")
+        self.resolution = QComboBox()
+        self.resolution.addItems(RESOLUTIONS)
+        self.resolution.setCurrentText(settings.resolution())
+        self.start_button = QPushButton("Start")
+        self.start_button.setCheckable(True)
+        self.view_mode = QComboBox()
+        for mode, text in (("side", "Side by side"), ("split", "Split"), ("output", "Output only")):
+            self.view_mode.addItem(text, mode)
+        self.split_slider = QSlider(Qt.Orientation.Horizontal)
+        self.split_slider.setRange(0, 100)
+        self.split_slider.setValue(50)
+        self.face_mode = QComboBox()
+        for text, kind in FACE_MODES:
+            self.face_mode.addItem(text, kind)
+        self.style_panel = StylePanel(session, settings)
+        self.snapshot_button = QPushButton("Snapshot")
+        self.record_button = QPushButton("Record MP4")
+        self.record_button.setCheckable(True)
+        self.view = CompareView("Pick a camera or a video file and press Start")
+        self.view.set_mode("side")
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+
+        source_box = QGroupBox("Source")
+        grid = QGridLayout(source_box)
+        grid.addWidget(self.source_combo, 0, 0, 1, 2)
+        grid.addWidget(self.refresh_button, 1, 0)
+        grid.addWidget(self.video_button, 1, 1)
+        grid.addWidget(QLabel("Resolution"), 2, 0)
+        grid.addWidget(self.resolution, 2, 1)
+        grid.addWidget(self.start_button, 3, 0, 1, 2)
+        view_box = QGroupBox("View")
+        view_grid = QGridLayout(view_box)
+        view_grid.addWidget(self.view_mode, 0, 0, 1, 2)
+        view_grid.addWidget(QLabel("split"), 1, 0)
+        view_grid.addWidget(self.split_slider, 1, 1)
+        view_grid.addWidget(QLabel("Face mode"), 2, 0)
+        view_grid.addWidget(self.face_mode, 2, 1)
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.snapshot_button)
+        save_row.addWidget(self.record_button)
+        left = QVBoxLayout()
+        for widget in (source_box, view_box, self.style_panel):
+            left.addWidget(widget)
+        left.addLayout(save_row)
+        left.addWidget(self.message)
+        left.addStretch(1)
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+        left_widget.setMaximumWidth(340)
+        layout = QHBoxLayout(self)
+        layout.addWidget(left_widget)
+        layout.addWidget(self.view, 1)
+
+        self.refresh_button.clicked.connect(self.find_cameras)
+        self.video_button.clicked.connect(self._video_clicked)
+        self.start_button.toggled.connect(lambda on: self.start() if on else self.stop())
+        self.view_mode.currentIndexChanged.connect(lambda i: self.view.set_mode(self.view_mode.itemData(i)))
+        self.split_slider.valueChanged.connect(lambda v: self.view.set_split(v / 100))
+        self.face_mode.currentIndexChanged.connect(self._face_changed)
+        self.style_panel.changed.connect(self._style_changed)
+        self.snapshot_button.clicked.connect(self._snapshot_clicked)
+        self.record_button.toggled.connect(self._record_toggled)
+        self.bridge.frame.connect(self._show_frame)
+        self.bridge.error.connect(self._pipeline_failed)
+        self.bridge.ended.connect(lambda: self.message.setText("the video ended"))
+        session.translatorChanged.connect(lambda _t: self.stop())
+        session.directionChanged.connect(self._direction_changed)
+        self._show_sources([])
+        self._enable()
+
+    # sources ----------------------------------------------------------------------------------------
+    def find_cameras(self) -> None:
+        """Probe camera indices in the background (opening cameras can take a while)."""
+        self.refresh_button.setEnabled(False)
+        self.message.setText("looking for cameras...")
+
+        def done(cameras) -> None:
+            self.refresh_button.setEnabled(True)
+            self._show_sources(cameras)
+            self.message.setText(f"{len(cameras)} camera(s) found" if cameras else "no camera found")
+
+        def failed(message: str) -> None:
+            self.refresh_button.setEnabled(True)
+            self.message.setText(f"camera probe failed: {message}")
+
+        self.probe_runner.submit(probe_cameras, done, failed)
+
+    def _show_sources(self, cameras: list[int]) -> None:
+        self.source_combo.clear()
+        for index in cameras:
+            self.source_combo.addItem(f"Camera {index}", ("camera", index))
+        if not cameras:
+            remembered = self.settings.camera()
+            self.source_combo.addItem(f"Camera {remembered}", ("camera", remembered))
+        if self.video_path is not None:
+            self.source_combo.addItem(f"Video: {self.video_path.name}", ("video", str(self.video_path)))
+        index = self.source_combo.findData(("camera", self.settings.camera()))
+        self.source_combo.setCurrentIndex(max(index, 0))
+
+    def set_video(self, path: Path) -> None:
+        """Add a video file as the source and select it."""
+        self.video_path = Path(path)
+        self.settings.set_folder("video", path)
+        data = ("video", str(self.video_path))
+        index = self.source_combo.findData(data)
+        if index < 0:
+            self.source_combo.addItem(f"Video: {self.video_path.name}", data)
+            index = self.source_combo.count() - 1
+        self.source_combo.setCurrentIndex(index)
+
+    def _video_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Video file", self.settings.folder("video"), VIDEO_FILTER)
+        if path:
+            self.set_video(Path(path))
+
+    def _open_source(self):
+        kind, value = self.source_combo.currentData()
+        if kind == "video":
+            return VideoFileSource(value, loop=True), 30.0
+        width, height = (int(v) for v in self.resolution.currentText().split("x"))
+        self.settings.set_camera(value)
+        self.settings.set_resolution(self.resolution.currentText())
+        return CameraSource(value, width=width, height=height), None
+
+    # life cycle -------------------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Start the pipeline; it opens the source on its own thread, and a source that fails to open
+        comes back as a message (the workspace stays usable)."""
+        translator = self.session.translator
+        if self.pipeline is not None or translator is None:
+            self._sync_start_button()
+            return self.pipeline is not None
+        try:
+            source, pace = self._open_source()
+        except Exception as exc:  # a bad choice in the controls: a message, not a crash
+            self._report(f"cannot open the source: {exc}")
+            self._sync_start_button()
+            return False
+        self.pipeline = LivePipeline(
+            source, translator, self.session.direction,
+            style=self.style_panel.style() if translator.has_style else None,
+            face=self.face_mode.currentData(), max_capture_fps=pace,
+            on_frame=self._frame_arrived, on_error=self.bridge.error.emit, on_ended=self.bridge.ended.emit)
+        self.pipeline.start()
+        self.message.setText("warming up...")
+        self._sync_start_button()
+        self._enable()
+        return True
+
+    def stop(self) -> None:
+        """Stop the pipeline (joins its threads, closes the source) and finish any recording."""
+        pipeline, self.pipeline = self.pipeline, None
+        if pipeline is not None:
+            pipeline.stop()
+            self.message.setText("stopped")
+        self.stop_recording()
+        self._sync_start_button()
+        self._enable()
+
+    def shutdown(self) -> None:
+        self.stop()
+        self.probe_runner.wait()
+
+    def running(self) -> bool:
+        return self.pipeline is not None and self.pipeline.running
+
+    def _sync_start_button(self) -> None:
+        self.start_button.blockSignals(True)
+        self.start_button.setChecked(self.pipeline is not None)
+        self.start_button.setText("Stop" if self.pipeline is not None else "Start")
+        self.start_button.blockSignals(False)
+
+    def _enable(self) -> None:
+        live = self.pipeline is not None
+        for widget in (self.source_combo, self.refresh_button, self.video_button, self.resolution):
+            widget.setEnabled(not live)
+        self.record_button.setEnabled(live or self.record_button.isChecked())
+        self.snapshot_button.setEnabled(self.last_frame is not None)
+
+    # frames -----------------------------------------------------------------------------------------
+    def _frame_arrived(self, frame: LiveFrame) -> None:
+        """Inference thread: keep the newest frame, record it, and wake the UI unless a wake-up is pending."""
+        self.last_frame = frame
+        recorder = self.recorder
+        if recorder is not None:
+            try:
+                recorder.write(frame.output)
+            except RecorderError:
+                pass  # closed between the check and the write: the recording has ended
+        if not self._frame_pending:
+            self._frame_pending = True
+            self.bridge.frame.emit()
+
+    def _show_frame(self) -> None:
+        self._frame_pending = False
+        frame = self.last_frame
+        if frame is None or self.pipeline is None:
+            return
+        self.view.set_images(frame.source, frame.output)
+        stats = frame.stats
+        self.view.set_overlay(f"capture {stats.capture_fps:.1f} fps | output {stats.output_fps:.1f} fps | "
+                              f"latency {stats.latency_ms:.0f} ms | dropped {stats.dropped}")
+        self.session.report_timing(stats.inference_ms)
+        self.frames_shown += 1
+        if self.frames_shown == 1 or self.message.text() == "warming up...":
+            self.message.setText("running")
+        self._enable()
+
+    def _pipeline_failed(self, message: str) -> None:
+        self.stop()
+        self._report(message)
+
+    def _report(self, message: str) -> None:
+        self.message.setText(message)
+        if self.isVisible():
+            QMessageBox.warning(self, "Live", message)
+
+    # controls ---------------------------------------------------------------------------------------
+    def _style_changed(self) -> None:
+        if self.pipeline is not None and self.session.has_style():
+            self.pipeline.set_style(self.style_panel.style())
+
+    def _face_changed(self, index: int) -> None:
+        if self.pipeline is not None:
+            self.pipeline.set_face_mode(self.face_mode.itemData(index))
+
+    def _direction_changed(self, direction: str) -> None:
+        if self.pipeline is not None:
+            self.pipeline.set_direction(direction)
+            self._style_changed()  # style codes belong to the target domain
+
+    def snapshot(self, path: Path | None = None) -> Path | None:
+        """Save the current output frame (default: a timestamped PNG in the last snapshot folder)."""
+        if self.last_frame is None:
+            return None
+        path = path or timestamped_path(self.settings.folder("snapshots"), "snapshot", ".png")
+        try:
+            save_snapshot(path, self.last_frame.output)
+        except (OSError, ImageWriteError) as exc:
+            self._report(f"snapshot not saved: {exc}")
+            return None
+        self.settings.set_folder("snapshots", path)
+        self.message.setText(f"saved {path}")
+        return path
+
+    def start_recording(self, path: Path) -> bool:
+        try:
+            self.recorder = VideoRecorder(path, fps=30.0)
+        except (RecorderError, ValueError) as exc:
+            self._report(f"cannot record: {exc}")
+            return False
+        self.settings.set_folder("recordings", path)
+        self.message.setText(f"recording to {path.name}...")
+        return True
+
+    def stop_recording(self) -> Path | None:
+        """Finish the MP4 (renamed into place); returns its path, or None if nothing was recorded."""
+        recorder, self.recorder = self.recorder, None
+        self.record_button.blockSignals(True)
+        self.record_button.setChecked(False)
+        self.record_button.blockSignals(False)
+        if recorder is None:
+            return None
+        try:
+            written = recorder.close()
+        except RecorderError as exc:
+            self._report(str(exc))
+            return None
+        if written is not None:
+            self.message.setText(f"saved {written} ({recorder.frames} frames)")
+        return written
+
+    def _snapshot_clicked(self) -> None:
+        self.snapshot()
+
+    def _record_toggled(self, on: bool) -> None:
+        if not on:
+            self.stop_recording()
+            return
+        start = str(timestamped_path(self.settings.folder("recordings"), "recording", ".mp4"))
+        path, _ = QFileDialog.getSaveFileName(self, "Record to", start, "MP4 video (*.mp4)")
+        if not path or not self.start_recording(Path(path)):
+            self.record_button.setChecked(False)

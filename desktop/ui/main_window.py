@@ -1,0 +1,225 @@
+"""The main window: model / direction / provider pickers, the four workspaces and the status bar."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QPushButton, QTabWidget, QToolBar, QVBoxLayout, QWidget)
+
+from desktop.runtime.providers import AUTO, PROVIDERS, available_providers
+
+from .batch_tab import BatchTab
+from .file_tab import FileTab
+from .live_tab import LiveTab
+from .mix_tab import MixTab
+from .session import ModelEntry, ModelSession
+from .settings import Settings
+from .tasks import TaskRunner
+
+
+class ModelBar(QWidget):
+    """Model picker with "Import bundle...", direction switch and provider picker."""
+
+    def __init__(self, session: ModelSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.model_combo = QComboBox()
+        self.model_combo.setMinimumContentsLength(28)
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.import_button = QPushButton("Import bundle...")
+        self.direction_combo = QComboBox()
+        self.direction_combo.setMinimumContentsLength(14)
+        self.provider_combo = QComboBox()
+        self.provider_combo.addItem("auto (best available)", AUTO)
+        available = available_providers()
+        for name in PROVIDERS:  # unavailable ones stay pickable: the fallback and its reason are shown
+            self.provider_combo.addItem(name if name in available else f"{name} (not in this build)", name)
+        self.provider_label = QLabel("")
+        self.provider_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        for label, widget in (("Model", self.model_combo), (None, self.import_button),
+                              ("Direction", self.direction_combo), ("Provider", self.provider_combo),
+                              (None, self.provider_label)):
+            if label:
+                layout.addWidget(QLabel(label))
+            layout.addWidget(widget)
+        layout.addStretch(1)
+
+    def show_models(self, entries: list[ModelEntry], current: str) -> None:
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for entry in entries:
+            self.model_combo.addItem(entry.label, entry.name)
+            row = self.model_combo.count() - 1
+            if entry.error is not None:
+                item = self.model_combo.model().item(row)
+                item.setEnabled(False)
+                item.setToolTip(entry.error)
+            else:
+                self.model_combo.setItemData(row, str(entry.path), Qt.ItemDataRole.ToolTipRole)
+        index = self.model_combo.findData(current)
+        if index >= 0:
+            self.model_combo.setCurrentIndex(index)
+        self.model_combo.blockSignals(False)
+
+    def model_labels(self) -> list[str]:
+        return [self.model_combo.itemText(i) for i in range(self.model_combo.count())]
+
+    def show_directions(self) -> None:
+        self.direction_combo.blockSignals(True)
+        self.direction_combo.clear()
+        for direction_id, label in self.session.entry.directions:
+            self.direction_combo.addItem(label, direction_id)
+        self.direction_combo.setCurrentIndex(max(self.direction_combo.findData(self.session.direction), 0))
+        self.direction_combo.blockSignals(False)
+
+    def show_provider(self, info) -> str:
+        """Show what is really running and why it fell back; returns the status-bar text."""
+        text = f"running on {info.active}"
+        if info.fallback_reason:
+            text += f" (asked for {info.requested}: {info.fallback_reason})"
+        self.provider_label.setText(text)
+        self.provider_label.setToolTip(text)
+        return text
+
+
+class MainWindow(QMainWindow):
+    """Owns the session and the four workspaces; remembers its state in `settings`."""
+
+    def __init__(self, settings: Settings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("i2i Studio")
+        self.settings = settings or Settings()
+        self.runner = TaskRunner(self)
+        self.session = ModelSession(self.runner, self)
+        self.bar = ModelBar(self.session)
+        toolbar = QToolBar("Model")
+        toolbar.setMovable(False)
+        toolbar.addWidget(self.bar)
+        self.addToolBar(toolbar)
+
+        self.live = LiveTab(self.session, self.settings)
+        self.file = FileTab(self.session, self.runner, self.settings)
+        self.mix = MixTab(self.session, self.runner, self.settings)
+        self.batch = BatchTab(self.session, self.settings)
+        self.tabs = QTabWidget()
+        for widget, name in ((self.live, "Live"), (self.file, "File"), (self.mix, "Mix"), (self.batch, "Batch")):
+            self.tabs.addTab(widget, name)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+        self.setCentralWidget(central)
+
+        self.model_status = QLabel("no model")
+        self.provider_status = QLabel("")
+        self.timing_status = QLabel("")
+        for label in (self.model_status, self.provider_status, self.timing_status):
+            self.statusBar().addPermanentWidget(label)
+
+        self._wire()
+        self._restore()
+
+    # wiring -----------------------------------------------------------------------------------------
+    def _wire(self) -> None:
+        s, bar = self.session, self.bar
+        s.modelsChanged.connect(lambda entries: bar.show_models(entries, s.entry.name if s.entry else ""))
+        s.translatorChanged.connect(self._translator_changed)
+        s.loadFailed.connect(self._load_failed)
+        s.busyChanged.connect(lambda busy: busy and self.statusBar().showMessage("opening model..."))
+        s.directionChanged.connect(self._direction_changed)
+        s.timingReported.connect(lambda ms: self.timing_status.setText(f"{ms:.0f} ms/image"))
+        bar.model_combo.currentIndexChanged.connect(self._model_picked)
+        bar.direction_combo.currentIndexChanged.connect(
+            lambda i: i >= 0 and s.set_direction(bar.direction_combo.itemData(i)))
+        bar.provider_combo.currentIndexChanged.connect(self._provider_picked)
+        bar.import_button.clicked.connect(self._import_clicked)
+        self.tabs.currentChanged.connect(self.settings.set_workspace)
+
+    def _restore(self) -> None:
+        geometry = self.settings.geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1180, 760)
+        provider = self.settings.provider()
+        index = self.bar.provider_combo.findData(provider)
+        self.bar.provider_combo.blockSignals(True)
+        self.bar.provider_combo.setCurrentIndex(max(index, 0))
+        self.bar.provider_combo.blockSignals(False)
+        self.session.provider = self.bar.provider_combo.currentData()
+        self.tabs.setCurrentIndex(min(max(self.settings.workspace(), 0), self.tabs.count() - 1))
+        self.session.refresh()
+        entry = self.session.default_entry(self.settings.model())
+        if entry is None:
+            self.model_status.setText("no usable model: import a bundle")
+            return
+        self.bar.show_models(self.session.models, entry.name)
+        self.session.open(entry, direction=self.settings.direction(entry.name))
+
+    # slots ------------------------------------------------------------------------------------------
+    def _model_picked(self, index: int) -> None:
+        entry = self.session.entry_named(self.bar.model_combo.itemData(index))
+        if entry is not None:
+            self.session.open(entry, direction=self.settings.direction(entry.name))
+
+    def _provider_picked(self, index: int) -> None:
+        provider = self.bar.provider_combo.itemData(index)
+        self.settings.set_provider(provider)
+        if self.session.entry is not None:
+            self.session.open(self.session.entry, provider=provider, direction=self.session.direction)
+        else:
+            self.session.provider = provider
+
+    def _translator_changed(self, translator) -> None:
+        entry = self.session.entry
+        self.settings.set_model(entry.name)
+        self.bar.show_models(self.session.models, entry.name)
+        self.bar.show_directions()
+        self.provider_status.setText(self.bar.show_provider(translator.provider_info))
+        self.model_status.setText(entry.label)
+        self.model_status.setStyleSheet("color: #e65100;" if entry.untrained else "")
+        self.statusBar().showMessage(f"opened {entry.label}", 4000)
+
+    def _direction_changed(self, direction: str) -> None:
+        if self.session.entry is not None:
+            self.settings.set_direction(self.session.entry.name, direction)
+        index = self.bar.direction_combo.findData(direction)
+        if index >= 0 and index != self.bar.direction_combo.currentIndex():
+            self.bar.direction_combo.setCurrentIndex(index)
+
+    def _load_failed(self, message: str) -> None:
+        self.statusBar().showMessage(message)
+        if self.isVisible():
+            QMessageBox.warning(self, "Model", message)
+
+    def _import_clicked(self) -> None:
+        start = self.settings.folder("import")
+        path, _ = QFileDialog.getOpenFileName(self, "Import bundle (.i2i or manifest.json)", start,
+                                              "Bundles (*.i2i manifest.json)")
+        if path:
+            self.import_path(Path(path))
+
+    def import_path(self, path: Path) -> ModelEntry | None:
+        """Import a `.i2i` file or a bundle folder (a manifest.json inside it), then open it."""
+        self.settings.set_folder("import", path)
+        source = path.parent if path.name == "manifest.json" else path
+        try:
+            entry = self.session.import_bundle(source)
+        except Exception as exc:  # BundleError and file-system errors: shown, nothing changes
+            message = f"could not import {source.name}: {exc}"
+            self.statusBar().showMessage(message)
+            if self.isVisible():
+                QMessageBox.warning(self, "Import bundle", message)
+            return None
+        self.session.open(entry)
+        return entry
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.settings.set_geometry(self.saveGeometry())
+        self.live.shutdown()
+        self.batch.shutdown()
+        self.runner.wait()
+        self.settings.sync()
+        super().closeEvent(event)

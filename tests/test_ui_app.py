@@ -1,0 +1,114 @@
+"""The app's start-up checks and the main window: model picker (broken bundles, untrained labels, import),
+direction names, the provider really in use, and settings that survive a new window."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from desktop.ui import app
+from desktop.ui.platform_check import XCB_LIBRARIES, display_problem
+from ui_support import BROKEN_NAME, install_models, make_settings, open_window
+
+
+def test_no_display_gives_one_line_hint():
+    message = display_problem(environ={}, platform="linux", find_library=lambda name: "lib.so")
+    assert message.startswith("no display found")
+    assert "QT_QPA_PLATFORM=offscreen" in message and "\n" not in message
+
+
+def test_missing_xcb_libraries_name_the_debian_packages():
+    present = {"xcb-icccm", "xcb-shape"}
+    message = display_problem(environ={"DISPLAY": ":0"}, platform="linux",
+                              find_library=lambda name: "x.so" if name in present else None)
+    assert "libxcb-cursor0" in message and "libxkbcommon-x11-0" in message
+    assert "libxcb-icccm4" not in message and "libxcb-shape0" not in message
+    assert message.count("apt-get install") == 1
+
+
+@pytest.mark.parametrize("environ,platform", [
+    ({"QT_QPA_PLATFORM": "offscreen"}, "linux"),   # an explicit platform is trusted
+    ({}, "win32"),                                 # Windows and macOS always have a display
+    ({"WAYLAND_DISPLAY": "wayland-0"}, "linux"),   # Wayland does not need the xcb libraries
+    ({"DISPLAY": ":0"}, "linux"),                  # every xcb library found
+])
+def test_no_problem_reported_when_a_window_can_open(environ, platform):
+    assert display_problem(environ=environ, platform=platform, find_library=lambda name: "x.so") is None
+
+
+def test_main_exits_with_the_message_instead_of_aborting(monkeypatch, capsys):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    assert app.main([]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("i2i-studio: no display found") and len(err.splitlines()) == 1
+    assert len(XCB_LIBRARIES) >= 5
+
+
+def test_model_picker_lists_broken_bundle_and_labels_untrained(qtbot, tmp_path, tiny_bundles):
+    install_models(tiny_bundles)
+    window = open_window(qtbot, make_settings(tmp_path))
+    labels = window.bar.model_labels()
+    broken = [label for label in labels if label.startswith(BROKEN_NAME)]
+    assert len(broken) == 1 and "broken" in broken[0]
+    combo = window.bar.model_combo
+    row = combo.findData(BROKEN_NAME)
+    assert not combo.model().item(row).isEnabled()  # listed, not selectable
+    error = next(e.error for e in window.session.models if e.name == BROKEN_NAME)
+    assert error and combo.model().item(row).toolTip() == error  # the full reason, on hover
+    assert error[:40] in broken[0]
+    assert window.session.entry.name == "tiny-munit"  # first usable one, the default is not installed
+    assert "untrained placeholder" in combo.currentText()
+    assert "untrained placeholder" in window.model_status.text()
+    directions = [window.bar.direction_combo.itemText(i) for i in range(window.bar.direction_combo.count())]
+    assert directions == ["cat -> dog", "dog -> cat"]
+    assert window.provider_status.text().startswith("running on cpu")
+
+
+def test_provider_fallback_is_shown(qtbot, tmp_path, tiny_bundles):
+    install_models(tiny_bundles, families=("ugatit",))
+    window = open_window(qtbot, make_settings(tmp_path))
+    combo = window.bar.provider_combo
+    first = window.session.translator
+    combo.setCurrentIndex(combo.findData("cuda"))  # not in the CPU build used by the tests
+    qtbot.waitUntil(lambda: window.session.translator is not first, timeout=20000)
+    text = window.bar.provider_label.text()
+    assert text.startswith("running on cpu") and "asked for cuda" in text
+    assert window.provider_status.text() == text
+
+
+def test_settings_persist_across_a_new_window(qtbot, tmp_path, tiny_bundles):
+    install_models(tiny_bundles)
+    settings = make_settings(tmp_path)
+    window = open_window(qtbot, settings)
+    combo = window.bar.model_combo
+    first = window.session.translator
+    combo.setCurrentIndex(combo.findData("tiny-ugatit"))
+    qtbot.waitUntil(lambda: window.session.translator is not first, timeout=20000)
+    window.bar.direction_combo.setCurrentIndex(1)
+    window.tabs.setCurrentIndex(3)
+    window.resize(720, 520)  # fits the offscreen 800x600 screen
+    window.close()
+
+    again = open_window(qtbot, make_settings(tmp_path))
+    assert again.session.entry.name == "tiny-ugatit"
+    assert again.session.direction == "b2a"
+    assert again.bar.direction_combo.currentText() == "dog -> cat"
+    assert again.tabs.currentIndex() == 3
+    assert (again.width(), again.height()) == (720, 520)
+
+
+def test_import_bundle_copies_a_valid_one_and_reports_a_broken_one(qtbot, tmp_path, tiny_bundles):
+    install_models(tiny_bundles, families=("munit",))
+    window = open_window(qtbot, make_settings(tmp_path))
+    bad = tmp_path / "bad-bundle"
+    shutil.copytree(tiny_bundles["ugatit"], bad)
+    next(bad.glob("*.onnx")).write_bytes(b"not onnx")
+    assert window.import_path(bad / "manifest.json") is None
+    assert "could not import bad-bundle" in window.statusBar().currentMessage()
+    entry = window.import_path(tiny_bundles["ugatit"])
+    assert entry is not None and entry.name == "tiny-ugatit"
+    assert window.bar.model_combo.findData("tiny-ugatit") >= 0
+    qtbot.waitUntil(lambda: window.session.entry is not None and window.session.entry.name == "tiny-ugatit",
+                    timeout=20000)

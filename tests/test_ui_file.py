@@ -1,0 +1,105 @@
+"""File workspace with a real tiny MUNIT/U-GAT-IT and real images: translate, pick a style, save."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from desktop.runtime.images import read_image
+from ui_support import install_models, make_settings, open_window
+
+
+def _cat_images(shared_data, tmp_path, count=2):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sources = sorted((shared_data / "cat2dog" / "testA").glob("*.jpg"))[:count]
+    return [shutil.copy(src, folder / src.name) for src in sources]
+
+
+def test_translate_pick_a_style_and_save(qtbot, tmp_path, tiny_bundles, shared_data):
+    install_models(tiny_bundles, families=("munit",))
+    window = open_window(qtbot, make_settings(tmp_path))
+    tab = window.file
+    window.tabs.setCurrentWidget(tab)
+    inputs = [tmp_path.joinpath(p) for p in _cat_images(shared_data, tmp_path)]
+    before = inputs[0].read_bytes()
+    tab.count.setValue(4)
+    tab.open_paths(inputs)
+    qtbot.waitUntil(lambda: len(tab.thumbs) == 4, timeout=20000)
+
+    source = read_image(inputs[0])
+    outputs = [o.image for o in tab.outputs]
+    assert all(o.shape == source.shape and o.dtype == np.uint8 for o in outputs)
+    assert not np.array_equal(outputs[0], outputs[1])  # different random styles, different images
+    assert window.timing_status.text().endswith("ms/image")
+
+    qtbot.mouseClick(tab.thumbs[2], Qt.MouseButton.LeftButton)  # click a style in the grid to select it
+    assert tab.selected == 2 and tab.thumbs[2].is_selected() and not tab.thumbs[0].is_selected()
+    assert np.array_equal(tab.compare.after(), outputs[2])
+
+    target = tmp_path / "out" / "chosen.png"
+    tab.save_selected(target)
+    assert np.array_equal(read_image(target), outputs[2])
+    try:  # never silently overwrite
+        tab.save_selected(target)
+    except Exception as exc:
+        assert "already exists" in str(exc)
+    else:
+        raise AssertionError("an existing file was overwritten")
+
+    first = tab.save_all(tmp_path / "out")
+    second = tab.save_all(tmp_path / "out")
+    assert len(first) == len(second) == 4 and not set(first) & set(second)
+    assert all(p.is_file() for p in first + second)
+    assert inputs[0].read_bytes() == before  # the input is never touched
+
+    tab.split_slider.setValue(25)
+    assert tab.compare.split() == 0.25
+
+
+def test_seed_is_reproducible_and_reference_style_gives_one_output(qtbot, tmp_path, tiny_bundles, shared_data):
+    install_models(tiny_bundles, families=("munit",))
+    window = open_window(qtbot, make_settings(tmp_path))
+    tab = window.file
+    inputs = _cat_images(shared_data, tmp_path, count=1)
+    tab.count.setValue(2)
+    tab.style_panel.seed.setValue(7)
+    tab.open_paths(inputs)
+    qtbot.waitUntil(lambda: len(tab.outputs) == 2, timeout=20000)
+    seven = tab.outputs[0].image
+    tab.style_panel.seed.setValue(8)
+    qtbot.waitUntil(lambda: tab.outputs[0].label == "seed 8", timeout=20000)
+    assert not np.array_equal(tab.outputs[0].image, seven)
+    tab.style_panel.seed.setValue(7)
+    qtbot.waitUntil(lambda: tab.outputs[0].label == "seed 7", timeout=20000)
+    assert np.array_equal(tab.outputs[0].image, seven)
+
+    reference = sorted((shared_data / "cat2dog" / "testB").glob("*.jpg"))[0]
+    tab.style_panel.set_reference(reference)
+    qtbot.waitUntil(lambda: len(tab.outputs) == 1 and tab.outputs[0].label.startswith("reference"),
+                    timeout=20000)
+    assert tab.thumbs == []
+
+
+def test_drop_a_corrupt_file_and_a_model_without_style(qtbot, tmp_path, tiny_bundles, shared_data):
+    install_models(tiny_bundles, families=("ugatit",))
+    window = open_window(qtbot, make_settings(tmp_path))
+    tab = window.file
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    good = _cat_images(shared_data, tmp_path, count=1)[0]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(broken)), QUrl.fromLocalFile(str(good))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    tab.dropEvent(event)
+    assert tab.files.count() == 2
+    assert "cannot open broken.jpg" in tab.message.text()
+    assert tab.outputs == [] and not tab.save_all_button.isEnabled()
+
+    tab.files.setCurrentRow(1)
+    qtbot.waitUntil(lambda: len(tab.outputs) == 1, timeout=20000)
+    assert not tab.style_panel.isEnabled()  # U-GAT-IT has no style
+    assert tab.outputs[0].image.shape == read_image(good).shape

@@ -1,0 +1,85 @@
+"""Live workspace on a generated video file with a real tiny MUNIT: frames reach the views with the
+FPS overlay, snapshot and MP4 recording work, stop is clean; a camera that cannot open leaves it usable."""
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+from PySide6.QtCore import Qt
+
+from desktop.runtime.images import read_image
+from ui_support import install_models, make_settings, open_window
+
+
+def _video(path, frames=30, size=(96, 64)):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, size)
+    assert writer.isOpened()
+    for i in range(frames):
+        frame = np.zeros((size[1], size[0], 3), np.uint8)
+        cv2.circle(frame, (8 + 2 * i, size[1] // 2), 10, (40, 200, 255), -1)
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def _live_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("live-")]
+
+
+def test_video_file_frames_reach_the_view_and_stop_is_clean(qtbot, tmp_path, tiny_bundles):
+    install_models(tiny_bundles, families=("munit",))
+    window = open_window(qtbot, make_settings(tmp_path))
+    tab = window.live
+    tab.set_video(_video(tmp_path / "clip.mp4"))
+    assert tab.source_combo.currentText() == "Video: clip.mp4"
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    assert tab.pipeline is not None and tab.start_button.text() == "Stop"
+    assert not tab.video_button.isEnabled()  # the source is fixed while running
+    qtbot.waitUntil(lambda: tab.frames_shown >= 3, timeout=20000)
+
+    before, after = tab.view._before, tab.view.after()
+    assert before is not None and after is not None
+    assert after.shape == (64, 96, 3) and after.dtype == np.uint8
+    overlay = tab.view.overlay()
+    assert "capture" in overlay and "output" in overlay and "latency" in overlay
+    assert window.timing_status.text().endswith("ms/image")
+
+    assert tab.start_recording(tmp_path / "rec.mp4")
+    recorded_from = tab.frames_shown
+    qtbot.waitUntil(lambda: tab.frames_shown >= recorded_from + 3, timeout=20000)
+    snapshot = tab.snapshot(tmp_path / "snap.png")
+    assert read_image(snapshot).shape == (64, 96, 3)
+
+    tab.face_mode.setCurrentIndex(tab.face_mode.findData("centre"))
+    tab.style_panel.reroll.click()
+    shown = tab.frames_shown
+    qtbot.waitUntil(lambda: tab.frames_shown > shown, timeout=20000)
+
+    tab.start_button.click()  # stop
+    assert tab.pipeline is None and tab.start_button.text() == "Start"
+    assert not _live_threads()
+    assert tab.recorder is None
+    capture = cv2.VideoCapture(str(tmp_path / "rec.mp4"))
+    assert capture.isOpened() and int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) >= 3
+    capture.release()
+    assert not list(tmp_path.glob(".*recording*"))  # the temporary file was renamed into place
+
+
+def test_camera_that_cannot_open_shows_a_message_and_stays_usable(qtbot, tmp_path, tiny_bundles):
+    install_models(tiny_bundles, families=("ugatit",))
+    window = open_window(qtbot, make_settings(tmp_path))
+    tab = window.live
+    tab.source_combo.clear()
+    tab.source_combo.addItem("Camera 97", ("camera", 97))  # no such device here
+    tab.start()  # the pipeline opens the camera on its own thread and reports the failure
+    qtbot.waitUntil(lambda: tab.pipeline is None, timeout=20000)
+    assert tab.start_button.text() == "Start" and not tab.start_button.isChecked()
+    assert "camera 97" in tab.message.text()
+    assert tab.source_combo.isEnabled()
+
+    tab.set_video(_video(tmp_path / "clip.mp4", frames=10))
+    assert tab.start() is True
+    qtbot.waitUntil(lambda: tab.frames_shown >= 1, timeout=20000)
+    tab.stop()
+    assert not _live_threads()
