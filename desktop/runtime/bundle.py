@@ -258,6 +258,10 @@ def _parse_tensor(r: _Reader, obj: Any, ctx: str) -> TensorSpec:
     return TensorSpec(name=name, shape=tuple(shape), dtype=dtype)
 
 
+def _parse_tensors(r: _Reader, obj: Any, key: str, ctx: str) -> tuple[TensorSpec, ...]:
+    return tuple(_parse_tensor(r, t, f"{ctx}.{key}[{j}]") for j, t in enumerate(r.get(obj, key, list, ctx)))
+
+
 def _parse_graph(r: _Reader, obj: Any, i: int) -> GraphSpec:
     ctx = f"graphs[{i}]"
     precision = r.get(obj, "precision", str, ctx, "fp32")
@@ -268,8 +272,8 @@ def _parse_graph(r: _Reader, obj: Any, i: int) -> GraphSpec:
         file=r.file_name(r.get(obj, "file", str, ctx), ctx),
         sha256=r.get(obj, "sha256", str, ctx).lower(),
         precision=precision,
-        inputs=tuple(_parse_tensor(r, t, f"{ctx}.inputs[{j}]") for j, t in enumerate(r.get(obj, "inputs", list, ctx))),
-        outputs=tuple(_parse_tensor(r, t, f"{ctx}.outputs[{j}]") for j, t in enumerate(r.get(obj, "outputs", list, ctx))),
+        inputs=_parse_tensors(r, obj, "inputs", ctx),
+        outputs=_parse_tensors(r, obj, "outputs", ctx),
         domain=r.get(obj, "domain", str, ctx, None),
         direction=r.get(obj, "direction", str, ctx, None),
     )

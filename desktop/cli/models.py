@@ -1,0 +1,55 @@
+"""``i2i models``: the bundles found (shipped and the user's), a full check of one, or installing one."""
+from __future__ import annotations
+
+import argparse
+
+from desktop.runtime.bundle import Bundle, find_bundles, install_bundle, load_bundle, model_dirs
+
+HELP = "list the model bundles found, check one (--check PATH) or install one (--install PATH)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--check", metavar="PATH", help="validate a bundle folder or .i2i file, graphs included")
+    group.add_argument("--install", metavar="PATH", help="validate a bundle and copy it into your models folder")
+    parser.add_argument("--overwrite", action="store_true", help="with --install: replace a model of the same name")
+
+
+def describe(bundle: Bundle) -> list[str]:
+    """A few lines about a bundle for the terminal."""
+    domains = ", ".join(f"{d.id}={d.name}" for d in bundle.domains)
+    directions = ", ".join(f"{d.id} ({d.source}->{d.target})" for d in bundle.directions)
+    prov = bundle.provenance
+    trained = "UNTRAINED (random weights, placeholder)" if bundle.untrained else \
+        f"trained on {prov.get('dataset', '?')} for {prov.get('iterations', '?')} iterations"
+    style = f"style dim {bundle.style.dim} ({bundle.style.prior})" if bundle.style else "no style"
+    return [
+        f"{bundle.name}  [{bundle.family}]  {bundle.title}",
+        f"    {trained}",
+        f"    domains: {domains}",
+        f"    directions: {directions}",
+        f"    image: train size {bundle.image.train_size}, sizes {bundle.image.sizes.kind}; {style}; "
+        f"precisions: {', '.join(bundle.precisions())}",
+        f"    from: {bundle.source}",
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.check:
+        bundle = load_bundle(args.check, check_graphs=True)
+        print("\n".join(describe(bundle)))
+        print(f"ok: {args.check} is a valid bundle ({len(bundle.graphs)} graphs, {len(bundle.arrays)} arrays)")
+        return 0
+    if args.install:
+        bundle = install_bundle(args.install, overwrite=args.overwrite)
+        print(f"installed {bundle.name} into {bundle.path}")
+        return 0
+    scan = find_bundles()
+    print(f"searched: {', '.join(str(d) for d in model_dirs())}")
+    if not scan.bundles:
+        print("no usable model bundles found")
+    for bundle in scan.bundles:
+        print("\n".join(describe(bundle)))
+    for path, message in scan.errors.items():
+        print(f"broken: {message}")
+    return 0
