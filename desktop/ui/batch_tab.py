@@ -30,6 +30,13 @@ def format_eta(seconds: float | None) -> str:
         else f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def job_state_text(job: Job) -> str:
+    """"paused by the user", "failed: input folder not found: ...", "done"."""
+    if not job.message or job.message.startswith(job.state.value):
+        return job.message or job.state.value
+    return f"{job.state.value}: {job.message}"
+
+
 class _EngineBridge(QObject):
     """Carries the engine's callbacks (called on its worker thread) to the UI thread as queued signals."""
 
@@ -183,7 +190,11 @@ class BatchTab(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Fixed)
+        self.table.setColumnWidth(4, 170)  # a cell widget (the progress bar): not sized by its contents
         self.buttons = {name: QPushButton(text) for name, text in (
             ("start", "Start queue"), ("pause", "Pause"), ("resume", "Resume"), ("cancel", "Cancel"),
             ("up", "Move up"), ("down", "Move down"), ("remove", "Remove"), ("export", "Export failures..."))}
@@ -298,7 +309,7 @@ class BatchTab(QWidget):
         progress = self.live_progress.get(job.id) if job.state == JobState.RUNNING else None
         cells = (f"#{job.id}", spec.input_dir + (" (+sub-folders)" if spec.recursive else ""),
                  f"{Path(spec.model).name} / {spec.direction}",
-                 job.state.value + (f": {job.message}" if job.message else ""), None,
+                 job_state_text(job), None,
                  f"{progress.files_per_s:.1f} img/s" if progress else "",
                  format_eta(progress.eta_s) if progress else "")
         for column, text in enumerate(cells):

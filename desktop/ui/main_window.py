@@ -131,7 +131,8 @@ class MainWindow(QMainWindow):
         s.loadFailed.connect(self._load_failed)
         s.busyChanged.connect(lambda busy: busy and self.statusBar().showMessage("opening model..."))
         s.directionChanged.connect(self._direction_changed)
-        s.timingReported.connect(lambda ms: self.timing_status.setText(f"{ms:.0f} ms/image"))
+        s.timingReported.connect(lambda ms: self.timing_status.setText(f"{ms:.1f} ms/image" if ms < 10
+                                                                       else f"{ms:.0f} ms/image"))
         bar.model_combo.currentIndexChanged.connect(self._model_picked)
         bar.direction_combo.currentIndexChanged.connect(
             lambda i: i >= 0 and s.set_direction(bar.direction_combo.itemData(i)))

@@ -28,7 +28,7 @@ class StylePanel(QGroupBox):
         self.settings = settings
         self.reference: tuple[Path, object] | None = None
         self.buttons = {mode: QRadioButton(text) for mode, text in
-                        zip(MODES, ("Random", "Reference image", "Mix blend"))}
+                        zip(MODES, ("Random", "Reference", "Mix blend"))}
         self.group = QButtonGroup(self)
         for button in self.buttons.values():
             self.group.addButton(button)
@@ -40,15 +40,17 @@ class StylePanel(QGroupBox):
         self.reference_label = QLabel("none")
         self.blend_label = QLabel("none yet: make one in Mix")
         grid = QGridLayout(self)
+        self.seed.setPrefix("seed ")
         grid.addWidget(self.buttons["random"], 0, 0)
-        grid.addWidget(QLabel("seed"), 0, 1)
-        grid.addWidget(self.seed, 0, 2)
-        grid.addWidget(self.reroll, 0, 3)
+        grid.addWidget(self.seed, 0, 1)
+        grid.addWidget(self.reroll, 0, 2)
         grid.addWidget(self.buttons["reference"], 1, 0)
         grid.addWidget(self.pick_reference, 1, 1)
-        grid.addWidget(self.reference_label, 1, 2, 1, 2)
+        grid.addWidget(self.reference_label, 1, 2)
         grid.addWidget(self.buttons["blend"], 2, 0)
-        grid.addWidget(self.blend_label, 2, 1, 1, 3)
+        grid.addWidget(self.blend_label, 2, 1, 1, 2)
+        grid.setColumnStretch(1, 1)
+        self.blend_label.setWordWrap(True)
         self.group.buttonToggled.connect(lambda _b, on: on and self.changed.emit())
         self.seed.valueChanged.connect(lambda _v: self.changed.emit())
         self.reroll.clicked.connect(self.reroll_seed)

@@ -1,0 +1,156 @@
+"""Write an offscreen screenshot of each workspace of the desktop app to docs/screenshots/.
+
+Uses the shipped default model when resources/models holds one; otherwise it builds the tiny untrained
+test bundle (needs torch, like the tests) and the screenshots show it labelled "untrained placeholder".
+Inputs are real images from ../shared/data. Nothing in the user's own data folder or settings is touched.
+
+    PYTHONPATH=. python scripts/screenshots.py [--data ../shared/data] [--out docs/screenshots]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def wait_until(app, condition, timeout_s: float = 60.0) -> None:
+    """Process Qt events until `condition()` is true."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the app did not reach the expected state in time")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def settle(app, seconds: float = 0.3) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def ensure_model(home: Path) -> None:
+    """Install the tiny test bundle into the temporary user folder when no model is shipped."""
+    from desktop.runtime.bundle import find_bundles
+    from desktop.runtime.paths import user_models_dir
+
+    if find_bundles().bundles:
+        return
+    sys.path.insert(0, str(REPO / "tests"))
+    from bundle_factory import build_bundle  # torch: only this developer script, never the app
+
+    build_bundle("munit", user_models_dir() / "tiny-munit")
+
+
+def make_video(frames_from: Path, path: Path, count: int = 45) -> Path:
+    """A short clip panning across a real photo (stands in for a webcam)."""
+    import cv2
+
+    from desktop.runtime.images import read_image
+
+    image = read_image(frames_from)[..., :3]
+    h, w = image.shape[:2]
+    size = (w * 3 // 4) // 4 * 4, (h * 3 // 4) // 4 * 4
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, size)
+    for i in range(count):
+        x = (w - size[0]) * i // (count - 1)
+        writer.write(cv2.cvtColor(image[:size[1], x:x + size[0]], cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def grab(window, tab, out: Path, name: str, app) -> Path:
+    window.tabs.setCurrentWidget(tab)
+    settle(app)
+    path = out / f"{name}.png"
+    window.grab().save(str(path), "PNG")
+    print(f"wrote {path}")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    args = parser.parse_args(argv)
+    cats = sorted((args.data / "cat2dog" / "testA").glob("*.jpg"))
+    dogs = sorted((args.data / "cat2dog" / "testB").glob("*.jpg"))
+    if not cats or not dogs:
+        parser.error(f"no cat2dog test images under {args.data}")
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    with tempfile.TemporaryDirectory(prefix="i2i-screens-") as tmp_name:
+        tmp = Path(tmp_name)
+        os.environ["I2I_STUDIO_HOME"] = str(tmp / "home")
+        sys.path.insert(0, str(REPO))
+        ensure_model(tmp / "home")
+
+        from PySide6.QtCore import QSettings
+        from PySide6.QtWidgets import QApplication
+
+        from desktop.ui.main_window import MainWindow
+        from desktop.ui.settings import Settings
+
+        app = QApplication.instance() or QApplication([])
+        window = MainWindow(Settings(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)))
+        window.resize(1280, 800)
+        window.show()
+        wait_until(app, lambda: window.session.translator is not None)
+
+        # Live: a clip made from a real photo, side by side, with the FPS overlay.
+        live = window.live
+        window.tabs.setCurrentWidget(live)
+        live.set_video(make_video(cats[3], tmp / "clip.mp4"))
+        live.start()
+        wait_until(app, lambda: live.frames_shown >= 10)
+        grab(window, live, args.out, "live", app)
+        live.stop()
+
+        # File: one cat photo, a grid of random styles, the second one selected, split view.
+        file_tab = window.file
+        file_tab.open_paths([cats[0]])
+        wait_until(app, lambda: len(file_tab.thumbs) == file_tab.count.value())
+        file_tab.select(1)
+        grab(window, file_tab, args.out, "file", app)
+
+        # Mix: typical style, two random draws and a reference dog, handle between them.
+        mix = window.mix
+        mix.set_image(cats[0])
+        mix.add_typical()
+        mix.add_random(seed=1)
+        mix.add_random(seed=2)
+        mix.add_reference(dogs[0])
+        wait_until(app, lambda: mix.canvas is not None and len(mix.canvas.anchors) == 4)
+        mix.move_handle(0.38, 0.3)
+        wait_until(app, lambda: mix.previews_shown > 0 and not mix._preview_busy)
+        grab(window, mix, args.out, "mix", app)
+
+        # Batch: a folder of real photos with one corrupt file, paused part-way.
+        batch = window.batch
+        folder = tmp / "photos"
+        folder.mkdir()
+        for src in cats[:40]:
+            shutil.copy(src, folder / src.name)
+        (folder / "damaged.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(64))
+        batch.form.input_dir.setText(str(folder))
+        batch.form.output_dir.setText(str(tmp / "translated"))
+        job = batch.add_job(batch.form.spec())
+        wait_until(app, lambda: batch.failures.rowCount() == 1 and batch.queue.job(job).finished >= 16)
+        grab(window, batch, args.out, "batch", app)  # running: progress, speed and ETA shown
+        batch.pause(job)
+        wait_until(app, lambda: not batch.engine.busy)
+
+        window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
