@@ -38,7 +38,7 @@ class TypicalStyle:
 
 @dataclass(frozen=True, eq=False)
 class MixStyle:
-    parts: Sequence["StyleSource | np.ndarray"]
+    codes: Sequence["StyleSource | np.ndarray"]  # codes, or style sources to turn into codes
     weights: Sequence[float] = field(default_factory=list)  # empty: equal weights
 
 

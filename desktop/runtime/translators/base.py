@@ -177,7 +177,7 @@ class StyledTranslator(Translator):
         """The float32 ``[D]`` code a style source stands for, when translating in ``direction``."""
         d = self.bundle.direction(direction)
         if isinstance(source, MixStyle):
-            codes = [p if isinstance(p, np.ndarray) else self.style_code(p, direction) for p in source.parts]
+            codes = [p if isinstance(p, np.ndarray) else self.style_code(p, direction) for p in source.codes]
             return mix_codes([self._checked_code(c) for c in codes], source.weights)
         handlers = {
             RandomStyle: lambda s: self._random_code(s.seed, d),
