@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-import time
 
 from PySide6.QtCore import Qt
 
@@ -14,21 +13,7 @@ from desktop.runtime.translators import open_translator
 from desktop.ui.batch_tab import BatchTab
 from desktop.ui.session import ModelSession
 from desktop.ui.tasks import TaskRunner
-from ui_support import install_models, make_settings
-
-
-class SlowTranslator:
-    """A real translator that takes a little longer per image, so a pause lands mid-job."""
-
-    def __init__(self, inner, delay_s=0.05):
-        self._inner, self._delay = inner, delay_s
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-    def translate(self, *args, **kwargs):
-        time.sleep(self._delay)
-        return self._inner.translate(*args, **kwargs)
+from ui_support import SlowTranslator, install_models, make_settings
 
 
 def _slow_open(bundle, provider):

@@ -2,6 +2,7 @@
 FPS overlay, snapshot and MP4 recording work, stop is clean; a camera that cannot open leaves it usable."""
 from __future__ import annotations
 
+import re
 import threading
 
 import cv2
@@ -9,7 +10,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from desktop.runtime.images import read_image
-from ui_support import install_models, make_settings, open_window
+from ui_support import SlowTranslator, install_models, make_settings, open_window
 
 
 def _video(path, frames=30, size=(96, 64)):
@@ -21,6 +22,11 @@ def _video(path, frames=30, size=(96, 64)):
         writer.write(frame)
     writer.release()
     return path
+
+
+def _dropped_in_overlay(tab) -> int:
+    match = re.search(r"dropped (\d+)", tab.view.overlay())
+    return int(match.group(1)) if match else 0
 
 
 def _live_threads():
@@ -81,5 +87,19 @@ def test_camera_that_cannot_open_shows_a_message_and_stays_usable(qtbot, tmp_pat
     tab.set_video(_video(tmp_path / "clip.mp4", frames=10))
     assert tab.start() is True
     qtbot.waitUntil(lambda: tab.frames_shown >= 1, timeout=20000)
+    tab.stop()
+    assert not _live_threads()
+
+
+def test_a_slow_model_drops_stale_frames_and_the_overlay_says_so(qtbot, tmp_path, tiny_bundles):
+    install_models(tiny_bundles, families=("ugatit",))
+    window = open_window(qtbot, make_settings(tmp_path))
+    window.session.translator = SlowTranslator(window.session.translator, delay_s=0.15)  # ~6 fps vs 30
+    tab = window.live
+    tab.set_video(_video(tmp_path / "clip.mp4", frames=60))
+    tab.start()
+    qtbot.waitUntil(lambda: _dropped_in_overlay(tab) > 0, timeout=20000)
+    stats = tab.last_frame.stats
+    assert stats.produced < stats.captured and stats.dropped > 0
     tab.stop()
     assert not _live_threads()

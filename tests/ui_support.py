@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -43,3 +44,18 @@ def open_window(qtbot, settings: Settings, timeout: int = 20000):
 
 def close_window(window) -> None:
     window.close()
+
+
+class SlowTranslator:
+    """A real translator that takes `delay_s` longer per image: the model is slower than the source,
+    so the live queue must drop frames and a batch pause lands mid-job."""
+
+    def __init__(self, inner, delay_s: float = 0.05):
+        self._inner, self._delay = inner, delay_s
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def translate(self, *args, **kwargs):
+        time.sleep(self._delay)
+        return self._inner.translate(*args, **kwargs)
