@@ -113,7 +113,9 @@ def train_loader(domains: Sequence[Domain], data_cfg: dict[str, Any], batch_size
     workers = int(data_cfg.get("workers", 0))
     return DataLoader(dataset, batch_size=batch_size, sampler=ShardedInfiniteSampler(start, rank, world_size),
                       num_workers=workers, collate_fn=collate, pin_memory=pin_memory,
-                      persistent_workers=workers > 0, prefetch_factor=2 if workers else None)
+                      persistent_workers=workers > 0, prefetch_factor=2 if workers else None,
+                      # its own generator: starting the loader must not consume the global torch RNG
+                      generator=torch.Generator().manual_seed(seed))
 
 
 def fixed_images(files: Sequence[Path], count: int, load_size: int, size: int) -> torch.Tensor:
