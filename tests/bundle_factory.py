@@ -207,10 +207,38 @@ def make_manifest(family: str, graphs: list, arrays: list, name: str | None = No
     }
 
 
-def build_sources(family: str, work: Path, *, int8: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+def _add_variants(graphs: list, files: dict, work: Path, int8: bool, fp16: bool) -> None:
+    """Append int8 (dynamic quantisation) and fp16 (float I/O kept) variants of every graph."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    def to_int8(src: Path, dst: Path) -> None:
+        quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
+
+    def to_fp16(src: Path, dst: Path) -> None:
+        onnx.save(convert_float_to_float16(onnx.load(src), keep_io_types=True), dst)
+
+    makers = [(p, m) for p, m, wanted in (("int8", to_int8, int8), ("fp16", to_fp16, fp16)) if wanted]
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic advises pre-processing on every call
+    try:
+        for g in [g for g in graphs if g["precision"] == "fp32"]:
+            for precision, make in makers:
+                file = g["file"].replace(".onnx", f".{precision}.onnx")
+                make(work / g["file"], work / file)
+                graphs.append({**g, "precision": precision, "file": file})
+                files[file] = work / file
+    finally:
+        root.setLevel(level)
+
+
+def build_sources(family: str, work: Path, *, int8: bool = False,
+                  fp16: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """Export the tiny graphs of ``family`` into ``work``; returns (manifest, files) for ``write_bundle``.
 
-    ``int8=True`` adds dynamically quantised variants of every graph (float I/O kept).
+    ``int8`` / ``fp16`` add those precision variants of every graph (float32 inputs and outputs kept).
     """
     torch.manual_seed({"munit": 1, "ugatit": 2, "tunit": 3}[family])
     work.mkdir(parents=True, exist_ok=True)
@@ -222,25 +250,14 @@ def build_sources(family: str, work: Path, *, int8: bool = False) -> tuple[dict[
         files[file] = work / file
         entry = {"role": role, "file": file, "shape": list(value.shape), "dtype": str(value.dtype)}
         array_entries.append({**entry, "domain": domain} if domain else entry)
-    if int8:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # quantize_dynamic advises pre-processing on every call
-        try:
-            for g in list(graphs):
-                file = g["file"].replace(".onnx", ".int8.onnx")
-                quantize_dynamic(work / g["file"], work / file, weight_type=QuantType.QInt8)
-                graphs.append({**g, "precision": "int8", "file": file})
-                files[file] = work / file
-        finally:
-            root.setLevel(level)
+    if int8 or fp16:
+        _add_variants(graphs, files, work, int8, fp16)
     return make_manifest(family, graphs, array_entries), files
 
 
-def build_bundle(family: str, out: Path, *, archive: bool = False, int8: bool = False) -> Bundle:
+def build_bundle(family: str, out: Path, *, archive: bool = False, int8: bool = False,
+                 fp16: bool = False) -> Bundle:
     """Build a tiny ``family`` bundle at ``out`` (a folder, or a ``.i2i`` file with ``archive=True``)."""
     work = out.parent / f".src-{out.name}"
-    manifest, files = build_sources(family, work, int8=int8)
+    manifest, files = build_sources(family, work, int8=int8, fp16=fp16)
     return write_bundle(out, manifest, files, archive=archive)

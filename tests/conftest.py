@@ -33,12 +33,13 @@ def isolated_user_home(tmp_path_factory, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_bundles(tmp_path_factory) -> dict[str, Path]:
-    """family -> folder of a tiny, untrained but real bundle (munit also has int8 variants). Read-only:
+    """family -> folder of a tiny, untrained but real bundle (munit also has int8 and fp16 variants). Read-only:
     copy it (shutil.copytree) before changing anything."""
     from bundle_factory import FAMILIES, build_bundle
 
     root = tmp_path_factory.mktemp("tiny_bundles")
-    return {family: build_bundle(family, root / f"tiny-{family}", int8=family == "munit").path
+    return {family: build_bundle(family, root / f"tiny-{family}", int8=family == "munit",
+                                 fp16=family == "munit").path
             for family in FAMILIES}
 
 

@@ -50,9 +50,10 @@ def test_munit_fields(tiny_bundles):
     b = load_bundle(tiny_bundles["munit"])
     assert [d.name for d in b.domains] == ["cat", "dog"]
     assert b.direction("a2b") == Direction("a2b", "a", "b")
-    assert b.precisions() == ["fp32", "int8"]
-    assert b.graph("decoder", domain="b", precision="int8").precision == "int8"
-    assert b.graph("decoder", domain="b", precision="fp16").precision == "fp32"  # missing variant -> fp32
+    assert b.precisions() == ["fp32", "fp16", "int8"]
+    assert b.graph("decoder", domain="b", precision="int8").file == "b_decoder.int8.onnx"
+    ugatit = load_bundle(tiny_bundles["ugatit"])
+    assert ugatit.graph("generator", direction="a2b", precision="fp16").precision == "fp32"  # missing -> fp32
     assert b.array("style_mean", "b").shape == (b.style.dim,)
     assert b.style.prior == "normal" and b.license
     with pytest.raises(BundleError, match="no direction 'x2y'"):
@@ -74,6 +75,8 @@ def test_archive_round_trip(tiny_archives, tiny_bundles):
     assert [g.sha256 for g in b.graphs] == [g.sha256 for g in folder.graphs]
     again = load_bundle(archive)  # the extraction is cached by the archive's digest
     assert again.path == b.path
+    (b.path / "a_decoder.onnx").write_bytes(b"damaged")  # a damaged cache is extracted again
+    assert load_bundle(archive, check_graphs=True).path == b.path
 
 
 # ---------------------------------------------------------------- validation errors

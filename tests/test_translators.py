@@ -117,10 +117,17 @@ def test_bad_requests(translators, photo):
         tr.style_code("random", "a2b")
 
 
-def test_int8_variant_and_fallback(tiny_bundles, photo):
-    int8 = open_translator(tiny_bundles["munit"], precision="int8")
-    assert int8.precision == "int8" and int8.precision_note is None
-    assert int8.translate(photo, "a2b", RandomStyle(1)).image.shape == photo.shape
+@pytest.mark.parametrize("precision", ["int8", "fp16"])
+def test_precision_variants_match_fp32(translators, tiny_bundles, photo, precision):
+    variant = open_translator(tiny_bundles["munit"], precision=precision)
+    assert variant.precision == precision and variant.precision_note is None
+    assert {g.spec.precision for g in variant._graphs.values()} == {precision}
+    got = variant.translate(photo, "a2b", RandomStyle(1)).image.astype(int)
+    want = translators["munit"].translate(photo, "a2b", RandomStyle(1)).image.astype(int)
+    assert got.shape == want.shape and np.abs(got - want).mean() < 8  # close to fp32, not identical
+
+
+def test_missing_precision_falls_back(tiny_bundles):
     fp16 = open_translator(tiny_bundles["ugatit"], precision="fp16")  # no fp16 graphs: fp32 is used
     assert fp16.precision == "fp32" and "fp16 is not available" in fp16.precision_note
     with pytest.raises(ValueError, match="unknown precision"):

@@ -520,12 +520,17 @@ def _extract_archive(archive: Path, target: Path) -> None:
 
 
 def _load_archive(archive: Path) -> Bundle:
+    """Extract into the cache (keyed by the archive's digest) unless a valid extraction is already there."""
     digest = sha256_file(archive)
     target = cache_dir() / "bundles" / digest[:32]
-    if not (target / MANIFEST).is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(target, ignore_errors=True)
-        _extract_archive(archive, target)
+    if (target / MANIFEST).is_file():
+        try:
+            return _load_folder(target, archive)
+        except BundleError:
+            pass  # the cached copy was changed or damaged: extract again
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    _extract_archive(archive, target)
     return _load_folder(target, archive)
 
 
