@@ -151,6 +151,16 @@ def test_os_junk_is_ignored(munit_copy):
     assert load_bundle(munit_copy).name == "tiny-munit"
 
 
+@pytest.mark.skipif(os.name == "nt", reason="symbolic links need privileges on Windows")
+def test_symlinked_file_is_refused(munit_copy, tmp_path):
+    target = munit_copy / "a_decoder.onnx"
+    outside = tmp_path / "outside.onnx"
+    os.replace(target, outside)
+    target.symlink_to(outside)
+    with pytest.raises(BundleError, match="a_decoder.onnx is not a regular file"):
+        load_bundle(munit_copy)
+
+
 def test_checksum_mismatch(munit_copy):
     with open(munit_copy / "a_style_encoder.onnx", "ab") as f:
         f.write(b"\0")
