@@ -6,7 +6,9 @@ import shutil
 
 import pytest
 
+from desktop.runtime.paths import user_models_dir
 from desktop.ui import app
+from desktop.ui.main_window import about_text
 from desktop.ui.platform_check import XCB_LIBRARIES, display_problem
 from ui_support import BROKEN_NAME, install_models, make_settings, open_window
 
@@ -64,6 +66,8 @@ def test_model_picker_lists_broken_bundle_and_labels_untrained(qtbot, tmp_path, 
     directions = [window.bar.direction_combo.itemText(i) for i in range(window.bar.direction_combo.count())]
     assert directions == ["cat -> dog", "dog -> cat"]
     assert window.provider_status.text().startswith("running on cpu")
+    about = about_text(window.session.translator.bundle, window.session.translator.provider_info)
+    assert "UNTRAINED PLACEHOLDER" in about and "Test fixture, no licence needed." in about
 
 
 def test_provider_fallback_is_shown(qtbot, tmp_path, tiny_bundles):
@@ -87,6 +91,9 @@ def test_settings_persist_across_a_new_window(qtbot, tmp_path, tiny_bundles):
     combo.setCurrentIndex(combo.findData("tiny-ugatit"))
     qtbot.waitUntil(lambda: window.session.translator is not first, timeout=20000)
     window.bar.direction_combo.setCurrentIndex(1)
+    second = window.session.translator
+    window.bar.provider_combo.setCurrentIndex(window.bar.provider_combo.findData("cpu"))
+    qtbot.waitUntil(lambda: window.session.translator is not second, timeout=20000)
     window.tabs.setCurrentIndex(3)
     window.resize(720, 520)  # fits the offscreen 800x600 screen
     window.close()
@@ -96,6 +103,7 @@ def test_settings_persist_across_a_new_window(qtbot, tmp_path, tiny_bundles):
     assert again.session.direction == "b2a"
     assert again.bar.direction_combo.currentText() == "dog -> cat"
     assert again.tabs.currentIndex() == 3
+    assert again.bar.provider_combo.currentData() == "cpu" and again.session.provider == "cpu"
     assert (again.width(), again.height()) == (720, 520)
 
 
@@ -105,10 +113,11 @@ def test_import_bundle_copies_a_valid_one_and_reports_a_broken_one(qtbot, tmp_pa
     bad = tmp_path / "bad-bundle"
     shutil.copytree(tiny_bundles["ugatit"], bad)
     next(bad.glob("*.onnx")).write_bytes(b"not onnx")
-    assert window.import_path(bad / "manifest.json") is None
-    assert "could not import bad-bundle" in window.statusBar().currentMessage()
-    entry = window.import_path(tiny_bundles["ugatit"])
-    assert entry is not None and entry.name == "tiny-ugatit"
-    assert window.bar.model_combo.findData("tiny-ugatit") >= 0
+    window.import_path(bad / "manifest.json")
+    qtbot.waitUntil(lambda: "could not import bad-bundle" in window.statusBar().currentMessage(), timeout=20000)
+    assert window.bar.model_combo.findData("tiny-ugatit") < 0  # nothing was installed
+    window.import_path(tiny_bundles["ugatit"])
     qtbot.waitUntil(lambda: window.session.entry is not None and window.session.entry.name == "tiny-ugatit",
                     timeout=20000)
+    assert window.bar.model_combo.findData("tiny-ugatit") >= 0
+    assert (user_models_dir() / "tiny-ugatit" / "manifest.json").is_file()

@@ -8,7 +8,7 @@ import shutil
 
 from PySide6.QtCore import Qt
 
-from desktop.runtime.batch import BatchQueue, JobState
+from desktop.runtime.batch import BatchQueue, ItemState, JobState
 from desktop.runtime.translators import open_translator
 from desktop.ui.batch_tab import BatchTab
 from desktop.ui.session import ModelSession
@@ -113,3 +113,29 @@ def test_queue_order_and_unfinished_jobs_survive_a_new_tab(qtbot, tmp_path, tiny
     qtbot.waitUntil(lambda: again.table.item(0, 3).text() == "done", timeout=30000)
     assert len(list((tmp_path / "out2").rglob("*.png"))) == 4
     assert not (tmp_path / "out1").exists()  # the cancelled job did not run
+
+
+def test_quitting_mid_job_resumes_without_redoing_or_losing_files(qtbot, tmp_path, tiny_bundles, shared_data):
+    install_models(tiny_bundles, families=("ugatit",))
+    folder = _input_folder(tmp_path, shared_data, count=10)
+    out = tmp_path / "out"
+    queue_path = tmp_path / "queue.sqlite3"
+    tab = _tab(qtbot, tmp_path, queue_path)
+    _fill_form(tab, folder, out)
+    job_id = tab.add_job(tab.form.spec())
+    qtbot.waitUntil(lambda: job_id in tab.live_progress and tab.live_progress[job_id].done >= 3,
+                    timeout=20000)
+    tab.shutdown()  # what closing the window does: stop after the file in flight
+    first_run = {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
+    assert 3 <= len(first_run) < 10
+    assert tab.queue.job(job_id).state == JobState.QUEUED
+
+    again = _tab(qtbot, tmp_path, queue_path)
+    assert "1 unfinished job" in again.message.text()
+    qtbot.mouseClick(again.buttons["start"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: again.table.item(0, 3).text() == "done", timeout=30000)
+    outputs = {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
+    assert len(outputs) == 10
+    assert all(outputs[p] == mtime for p, mtime in first_run.items())  # nothing was translated twice
+    job = again.queue.job(job_id)
+    assert job.counts[ItemState.DONE] == 10 and job.counts[ItemState.FAILED] == 1

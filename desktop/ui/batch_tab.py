@@ -12,12 +12,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
                                QWidget)
 
 from desktop.runtime.batch import BatchEngine, BatchQueue, ItemState, Job, JobSpec, JobState, Progress, StyleSpec
+from desktop.runtime.style import RandomStyle
 
 from .session import ModelSession
 from .settings import Settings
 
-STYLE_CHOICES = (("random", "Random per image (seed)"), ("reference", "Reference image"),
-                 ("blend", "Current Mix blend"))
+STYLE_CHOICES = (("random", "Random per image (seed)"), ("fixed", "One draw for all images (seed)"),
+                 ("reference", "Reference image"), ("blend", "Current Mix blend"))
 JOB_COLUMNS = ("Job", "Input", "Model / direction", "State", "Progress", "Speed", "ETA")
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
 
@@ -147,6 +148,14 @@ class JobForm(QGroupBox):
             if blend is None:
                 raise ValueError("no Mix blend for this model and direction yet: make one in the Mix workspace")
             return StyleSpec(kind="code", code=tuple(float(v) for v in np.ravel(blend.code)))
+        if kind == "fixed":
+            if self.session.entry is None or self.session.entry.name != self.model.currentData():
+                raise ValueError("a fixed draw needs the model open: pick it in the model picker first")
+            translator = self.session.translator
+            if not translator.has_style:
+                return StyleSpec()  # the model ignores style
+            code = translator.style_code(RandomStyle(seed=self.seed.value()), self.direction.currentData())
+            return StyleSpec(kind="code", code=tuple(float(v) for v in np.ravel(code)))
         return StyleSpec(kind="random", seed=self.seed.value())
 
     def spec(self) -> JobSpec:

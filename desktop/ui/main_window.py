@@ -19,6 +19,24 @@ from .settings import Settings
 from .tasks import TaskRunner
 
 
+def about_text(bundle, info) -> str:
+    """What the "About model" box says: what the model is, how it was made, and its licence."""
+    provenance = bundle.provenance
+    lines = [f"{bundle.title or bundle.name} ({bundle.name})",
+             f"family: {bundle.family}" + ("  -  UNTRAINED PLACEHOLDER: random weights, outputs are noise"
+                                          if bundle.untrained else ""),
+             "domains: " + ", ".join(d.name for d in bundle.domains),
+             f"trained at {bundle.image.train_size} px; precisions: {', '.join(bundle.precisions())}",
+             f"provider: {info.describe()}"]
+    for key in ("dataset", "iterations", "created", "hardware"):
+        if key in provenance:
+            lines.append(f"{key}: {provenance[key]}")
+    if bundle.verification:
+        lines.append(f"export check: {bundle.verification}")
+    lines += ["", "Licence:", bundle.license or "(none given)"]
+    return "\n".join(lines)
+
+
 class ModelBar(QWidget):
     """Model picker with "Import bundle...", direction switch and provider picker."""
 
@@ -29,6 +47,7 @@ class ModelBar(QWidget):
         self.model_combo.setMinimumContentsLength(28)
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.import_button = QPushButton("Import bundle...")
+        self.about_button = QPushButton("About model")
         self.direction_combo = QComboBox()
         self.direction_combo.setMinimumContentsLength(14)
         self.provider_combo = QComboBox()
@@ -40,7 +59,7 @@ class ModelBar(QWidget):
         self.provider_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        for label, widget in (("Model", self.model_combo), (None, self.import_button),
+        for label, widget in (("Model", self.model_combo), (None, self.import_button), (None, self.about_button),
                               ("Direction", self.direction_combo), ("Provider", self.provider_combo),
                               (None, self.provider_label)):
             if label:
@@ -138,6 +157,7 @@ class MainWindow(QMainWindow):
             lambda i: i >= 0 and s.set_direction(bar.direction_combo.itemData(i)))
         bar.provider_combo.currentIndexChanged.connect(self._provider_picked)
         bar.import_button.clicked.connect(self._import_clicked)
+        bar.about_button.clicked.connect(self._about_clicked)
         self.tabs.currentChanged.connect(self.settings.set_workspace)
 
     def _restore(self) -> None:
@@ -195,6 +215,11 @@ class MainWindow(QMainWindow):
         if self.isVisible():
             QMessageBox.warning(self, "Model", message)
 
+    def _about_clicked(self) -> None:
+        translator = self.session.translator
+        if translator is not None:
+            QMessageBox.information(self, "About model", about_text(translator.bundle, translator.provider_info))
+
     def _import_clicked(self) -> None:
         start = self.settings.folder("import")
         path, _ = QFileDialog.getOpenFileName(self, "Import bundle (.i2i or manifest.json)", start,
@@ -202,20 +227,23 @@ class MainWindow(QMainWindow):
         if path:
             self.import_path(Path(path))
 
-    def import_path(self, path: Path) -> ModelEntry | None:
-        """Import a `.i2i` file or a bundle folder (a manifest.json inside it), then open it."""
+    def import_path(self, path: Path) -> None:
+        """Import a `.i2i` file or a bundle folder (a manifest.json inside it) in the background, then open it."""
         self.settings.set_folder("import", path)
         source = path.parent if path.name == "manifest.json" else path
-        try:
-            entry = self.session.import_bundle(source)
-        except Exception as exc:  # BundleError and file-system errors: shown, nothing changes
-            message = f"could not import {source.name}: {exc}"
+        self.statusBar().showMessage(f"checking and importing {source.name}...")
+
+        def done(entry: ModelEntry) -> None:
+            self.statusBar().showMessage(f"imported {entry.label}", 4000)
+            self.session.open(entry)
+
+        def failed(reason: str) -> None:  # BundleError and file-system errors: shown, nothing changes
+            message = f"could not import {source.name}: {reason}"
             self.statusBar().showMessage(message)
             if self.isVisible():
                 QMessageBox.warning(self, "Import bundle", message)
-            return None
-        self.session.open(entry)
-        return entry
+
+        self.session.import_bundle(source, done, failed)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.settings.set_geometry(self.saveGeometry())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -90,11 +91,20 @@ class ModelSession(QObject):
                 return entry
         return next((e for e in self.models if e.error is None), None)
 
-    def import_bundle(self, source: Path) -> ModelEntry:
-        """Validate and copy a bundle into the user's models folder; raises BundleError with the reason."""
-        bundle = install_bundle(source)
-        self.refresh()
-        return self.entry_named(bundle.name)
+    def import_bundle(self, source: Path, on_done: Callable[[ModelEntry], None],
+                      on_error: Callable[[str], None]) -> None:
+        """Validate (graphs included) and copy a bundle into the user's models folder off the UI thread,
+        then list the models again; `on_error` gets the BundleError's one-line reason."""
+
+        def work() -> tuple[str, list[ModelEntry]]:
+            return install_bundle(source).name, list_models()
+
+        def done(result: tuple[str, list[ModelEntry]]) -> None:
+            name, self.models = result
+            self.modelsChanged.emit(self.models)
+            on_done(self.entry_named(name))
+
+        self._runner.submit(work, done, on_error)
 
     # translator -------------------------------------------------------------------------------------
     def open(self, entry: ModelEntry, provider: str | None = None, direction: str = "") -> None:
