@@ -65,7 +65,7 @@ def test_model_picker_lists_broken_bundle_and_labels_untrained(qtbot, tmp_path, 
     assert "untrained placeholder" in window.model_status.text()
     directions = [window.bar.direction_combo.itemText(i) for i in range(window.bar.direction_combo.count())]
     assert directions == ["cat -> dog", "dog -> cat"]
-    assert window.provider_status.text().startswith("running on cpu")
+    assert window.provider_status.text().startswith("running on cpu, fp32")
     about = about_text(window.session.translator.bundle, window.session.translator.provider_info)
     assert "UNTRAINED PLACEHOLDER" in about and "Test fixture, no licence needed." in about
 
@@ -78,7 +78,7 @@ def test_provider_fallback_is_shown(qtbot, tmp_path, tiny_bundles):
     combo.setCurrentIndex(combo.findData("cuda"))  # not in the CPU build used by the tests
     qtbot.waitUntil(lambda: window.session.translator is not first, timeout=20000)
     text = window.bar.provider_label.text()
-    assert text.startswith("running on cpu") and "asked for cuda" in text
+    assert text.startswith("running on cpu, fp32") and "asked for cuda" in text
     assert window.provider_status.text() == text
 
 
@@ -121,3 +121,18 @@ def test_import_bundle_copies_a_valid_one_and_reports_a_broken_one(qtbot, tmp_pa
                     timeout=20000)
     assert window.bar.model_combo.findData("tiny-ugatit") >= 0
     assert (user_models_dir() / "tiny-ugatit" / "manifest.json").is_file()
+
+
+def test_precision_picker_opens_the_int8_variant_and_remembers_it(qtbot, tmp_path, tiny_bundles):
+    install_models(tiny_bundles, families=("munit",))  # the tiny MUNIT has fp16 and int8 variants
+    window = open_window(qtbot, make_settings(tmp_path))
+    combo = window.bar.precision_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["fp32", "fp16", "int8"]
+    first = window.session.translator
+    combo.textActivated.emit("int8")
+    qtbot.waitUntil(lambda: window.session.translator is not first, timeout=20000)
+    assert window.session.translator.precision == "int8" and combo.currentText() == "int8"
+    assert window.provider_status.text().startswith("running on cpu, int8")
+    window.close()
+    again = open_window(qtbot, make_settings(tmp_path))
+    assert again.session.translator.precision == "int8"

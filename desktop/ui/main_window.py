@@ -55,12 +55,15 @@ class ModelBar(QWidget):
         available = available_providers()
         for name in PROVIDERS:  # unavailable ones stay pickable: the fallback and its reason are shown
             self.provider_combo.addItem(name if name in available else f"{name} (not in this build)", name)
+        self.precision_combo = QComboBox()
+        self.precision_combo.setToolTip("fp16 / int8 variants are smaller and often faster; fp32 is exact")
         self.provider_label = QLabel("")
         self.provider_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         for label, widget in (("Model", self.model_combo), (None, self.import_button), (None, self.about_button),
                               ("Direction", self.direction_combo), ("Provider", self.provider_combo),
+                              ("Precision", self.precision_combo),
                               (None, self.provider_label)):
             if label:
                 layout.addWidget(QLabel(label))
@@ -95,11 +98,21 @@ class ModelBar(QWidget):
         self.direction_combo.setCurrentIndex(max(self.direction_combo.findData(self.session.direction), 0))
         self.direction_combo.blockSignals(False)
 
-    def show_provider(self, info) -> str:
+    def show_precisions(self, translator) -> None:
+        self.precision_combo.blockSignals(True)
+        self.precision_combo.clear()
+        self.precision_combo.addItems(translator.bundle.precisions())
+        self.precision_combo.setCurrentText(translator.precision)
+        self.precision_combo.blockSignals(False)
+
+    def show_provider(self, translator) -> str:
         """Show what is really running and why it fell back; returns the status-bar text."""
-        text = f"running on {info.active}"
+        info = translator.provider_info
+        text = f"running on {info.active}, {translator.precision}"
         if info.fallback_reason:
             text += f" (asked for {info.requested}: {info.fallback_reason})"
+        if translator.precision_note:
+            text += f" ({translator.precision_note})"
         self.provider_label.setText(text)
         self.provider_label.setToolTip(text)
         return text
@@ -156,6 +169,7 @@ class MainWindow(QMainWindow):
         bar.direction_combo.currentIndexChanged.connect(
             lambda i: i >= 0 and s.set_direction(bar.direction_combo.itemData(i)))
         bar.provider_combo.currentIndexChanged.connect(self._provider_picked)
+        bar.precision_combo.textActivated.connect(self._precision_picked)
         bar.import_button.clicked.connect(self._import_clicked)
         bar.about_button.clicked.connect(self._about_clicked)
         self.tabs.currentChanged.connect(self.settings.set_workspace)
@@ -170,6 +184,7 @@ class MainWindow(QMainWindow):
         self.bar.provider_combo.setCurrentIndex(max(index, 0))
         self.bar.provider_combo.blockSignals(False)
         self.session.provider = self.bar.provider_combo.currentData()
+        self.session.precision = self.settings.precision()
         self.tabs.setCurrentIndex(min(max(self.settings.workspace(), 0), self.tabs.count() - 1))
         self.session.refresh()
         entry = self.session.default_entry(self.settings.model())
@@ -193,12 +208,18 @@ class MainWindow(QMainWindow):
         else:
             self.session.provider = provider
 
+    def _precision_picked(self, precision: str) -> None:
+        self.settings.set_precision(precision)
+        if self.session.entry is not None and precision != self.session.translator.precision:
+            self.session.open(self.session.entry, direction=self.session.direction, precision=precision)
+
     def _translator_changed(self, translator) -> None:
         entry = self.session.entry
         self.settings.set_model(entry.name)
         self.bar.show_models(self.session.models, entry.name)
         self.bar.show_directions()
-        self.provider_status.setText(self.bar.show_provider(translator.provider_info))
+        self.bar.show_precisions(translator)
+        self.provider_status.setText(self.bar.show_provider(translator))
         self.model_status.setText(entry.label)
         self.model_status.setStyleSheet("color: #e65100;" if entry.untrained else "")
         self.statusBar().showMessage(f"opened {entry.label}", 4000)
@@ -212,6 +233,7 @@ class MainWindow(QMainWindow):
 
     def _load_failed(self, message: str) -> None:
         self.statusBar().showMessage(message)
+        self.bar.show_models(self.session.models, self.session.entry.name if self.session.entry else "")
         if self.isVisible():
             QMessageBox.warning(self, "Model", message)
 

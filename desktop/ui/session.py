@@ -71,6 +71,7 @@ class ModelSession(QObject):
         self.entry: ModelEntry | None = None
         self.direction = ""
         self.provider = "auto"
+        self.precision = "fp32"
         self.blend = None  # desktop.runtime.style.MixStyle set by the Mix canvas
         self.blend_key: tuple[str, str] | None = None  # (model name, direction) the blend's codes belong to
 
@@ -107,15 +108,17 @@ class ModelSession(QObject):
         self._runner.submit(work, done, on_error)
 
     # translator -------------------------------------------------------------------------------------
-    def open(self, entry: ModelEntry, provider: str | None = None, direction: str = "") -> None:
-        """Open the bundle's translator (sessions + warm-up) in the background."""
-        if provider is not None:
-            self.provider = provider
-        chosen_provider = self.provider
+    def open(self, entry: ModelEntry, provider: str | None = None, direction: str = "",
+             precision: str | None = None) -> None:
+        """Open the bundle's translator (sessions + warm-up) in the background. A precision the bundle
+        lacks falls back to fp32 inside the translator, which says so in `precision_note`."""
+        self.provider = provider or self.provider
+        self.precision = precision or self.precision
+        chosen_provider, chosen_precision = self.provider, self.precision
         self.busyChanged.emit(True)
 
         def load():
-            return open_translator(load_bundle(entry.path), provider=chosen_provider)
+            return open_translator(load_bundle(entry.path), provider=chosen_provider, precision=chosen_precision)
 
         def done(translator) -> None:
             self.entry, self.translator = entry, translator

@@ -45,6 +45,12 @@ class Settings:
     def set_provider(self, provider: str) -> None:
         self._set("model/provider", provider)
 
+    def precision(self) -> str:
+        return self._get("model/precision", "fp32")
+
+    def set_precision(self, precision: str) -> None:
+        self._set("model/precision", precision)
+
     # live -------------------------------------------------------------------------------------------
     def camera(self) -> int:
         try:
