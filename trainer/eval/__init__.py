@@ -1,0 +1,1 @@
+"""Evaluation of exported bundles (``i2i-eval``): domain classifier, KID/FID, diversity, results grid."""

@@ -1,0 +1,54 @@
+"""Write the evaluation results: ``results.json`` (everything) and ``results.md`` (the table)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from trainer.eval.atomic import write_bytes
+
+
+def _fmt(value: float | None, std: float | None = None, digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.{digits}f} ± {std:.{digits}f}" if std is not None else f"{value:.{digits}f}"
+
+
+def markdown(results: dict) -> str:
+    """The results as a markdown section: a header line, the per-direction table and notes."""
+    bundle, cls = results["bundle"], results["classifier"]
+    lines = [
+        f"### {bundle['title'] or bundle['name']} ({bundle['family']}"
+        f"{', untrained placeholder' if bundle['untrained'] else ''})",
+        "",
+        "| direction | test images | target-domain rate | classifier accuracy on real target | "
+        "KID×100 (classifier) | FID (classifier) | KID×100 (Inception) | FID (Inception) | "
+        "diversity: feature L2 | diversity: pixel L1 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for d in results["directions"]:
+        div = d["diversity"] or {}
+        lines.append(
+            f"| {d['source']} → {d['target']} | {d['images']} | {d['target_rate']:.1%} | "
+            f"{d['classifier_accuracy_on_real_target']:.1%} | "
+            f"{_fmt(d['classifier_kid_x100'], d['classifier_kid_x100_std'])} | {_fmt(d['classifier_fid'])} | "
+            f"{_fmt(d['inception_kid_x100'], d['inception_kid_x100_std'])} | {_fmt(d['inception_fid'])} | "
+            f"{_fmt(div.get('feature_distance'), digits=3)} | {_fmt(div.get('pixel_l1'), digits=3)} |")
+    accuracy = ", ".join(f"{split} {value:.1%}" for split, value in cls["accuracy"].items())
+    lines += [
+        "",
+        f"- Domain classifier ({cls['feature_dim']}-d features, {cls['config']['size']} px, trained on "
+        f"{cls['train']['images']['a']} + {cls['train']['images']['b']} training images): accuracy on the real "
+        f"test images {accuracy}.",
+        f"- Inception metrics: {results['inception']['note']}",
+        f"- Diversity: mean pairwise distance between {results['options']['styles']} random styles of the "
+        "same input (classifier-feature L2 and pixel L1 in [0, 1]; LPIPS is not available offline).",
+        "- KID is the unbiased polynomial-kernel MMD² ×100 (mean ± std over subsets); FID on this few "
+        "images is biased upwards, so compare it only between runs with the same image counts.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(out_dir: Path, results: dict) -> tuple[Path, Path]:
+    """Write ``results.json`` and ``results.md`` into ``out_dir``; returns both paths."""
+    return (write_bytes(out_dir / "results.json", (json.dumps(results, indent=2) + "\n").encode("utf-8")),
+            write_bytes(out_dir / "results.md", markdown(results).encode("utf-8")))
