@@ -1,0 +1,106 @@
+"""MUNIT: per domain a content encoder, a style encoder and a decoder(content, style) with the MLP inside."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import torch
+
+from ..onnx_export import ExportError, TensorIO
+from ..registry import FamilyExporter, Feeds, RoleGraph, Runner, register_exporter
+
+DOMAINS = ("a", "b")
+IMAGE = TensorIO("image", ("batch", 3, "height", "width"))
+
+
+def _other(domain: str) -> str:
+    return DOMAINS[1 - DOMAINS.index(domain)]
+
+
+@register_exporter
+class MunitExporter(FamilyExporter):
+    """Two MUNIT generators (``gen_a``, ``gen_b``) -> six graphs and per-domain style statistics."""
+
+    family = "munit"
+
+    def build(self, config: Mapping[str, Any], weights: Mapping[str, Mapping[str, torch.Tensor]] | None
+              ) -> dict[str, torch.nn.Module]:
+        from trainer.models.munit import build_generator
+
+        gens = {}
+        for domain in DOMAINS:
+            gen = build_generator(dict(config["model"]))
+            if weights is not None:
+                key = f"gen_{domain}"
+                if key not in weights:
+                    raise ExportError(f"checkpoint has no weights for {key} (has: {', '.join(sorted(weights))})")
+                try:
+                    gen.load_state_dict(weights[key])
+                except RuntimeError as exc:
+                    raise ExportError(f"checkpoint weights for {key} do not fit the config's model: {exc}") from exc
+            gens[domain] = gen.eval()
+        return gens
+
+    def graphs(self, model: dict[str, torch.nn.Module]) -> list[RoleGraph]:
+        channels, style_dim = _code_shapes(model["a"])
+        content = TensorIO("content", ("batch", channels, "h4", "w4"))
+        style = TensorIO("style", ("batch", style_dim))
+        graphs = []
+        for domain, gen in model.items():
+            graphs += [
+                RoleGraph("content_encoder", domain, gen.content_encoder, (IMAGE,), (content,)),
+                RoleGraph("style_encoder", domain, gen.style_encoder, (IMAGE,), (style,)),
+                RoleGraph("decoder", domain, gen.decoder, (content, style), (IMAGE,)),
+            ]
+        return graphs
+
+    def feed_domain(self, graph: RoleGraph) -> str:
+        return _other(graph.domain) if graph.role == "decoder" else graph.domain
+
+    def feeds(self, model: dict[str, torch.nn.Module], graph: RoleGraph, images: np.ndarray,
+              rng: np.random.Generator) -> Feeds:
+        if graph.role != "decoder":
+            return {"image": images}
+        with torch.no_grad():
+            content = model[self.feed_domain(graph)].content_encoder(torch.from_numpy(images)).numpy()
+        style_dim = graph.inputs[1].shape[1]
+        return {"content": content, "style": rng.standard_normal((len(images), style_dim)).astype(np.float32)}
+
+    def translate(self, run: Runner, graphs: Mapping[tuple[str, str | None], RoleGraph], images: np.ndarray,
+                  references: np.ndarray, source: str, target: str, rng: np.random.Generator) -> np.ndarray:
+        """Translations of ``images`` under random prior styles, then under the references' styles."""
+        content = run(graphs[("content_encoder", source)], {"image": images})[0]
+        decoder = graphs[("decoder", target)]
+        prior = rng.standard_normal((len(images), decoder.inputs[1].shape[1])).astype(np.float32)
+        reference = run(graphs[("style_encoder", target)], {"image": references[:len(images)]})[0]
+        return np.concatenate([run(decoder, {"content": content, "style": prior})[0],
+                               run(decoder, {"content": content, "style": reference})[0]])
+
+    def arrays(self, model: dict[str, torch.nn.Module], train_images: Mapping[str, Iterable[np.ndarray]]
+               ) -> dict[tuple[str, str | None], np.ndarray]:
+        """``style_mean`` [D] and ``style_cov`` [D, D] of each domain's training images' style codes."""
+        out = {}
+        for domain, batches in train_images.items():
+            with torch.no_grad():
+                codes = np.concatenate([model[domain].style_encoder(torch.from_numpy(b)).numpy()
+                                        for b in batches]).astype(np.float64)
+            if len(codes) < 2:
+                raise ExportError(f"need at least 2 training images of domain {domain} for style statistics")
+            out[("style_mean", domain)] = codes.mean(axis=0).astype(np.float32)
+            out[("style_cov", domain)] = np.cov(codes, rowvar=False).astype(np.float32)
+        return out
+
+    def size_multiple(self, config: Mapping[str, Any]) -> int:
+        from trainer.models.munit import model_settings
+
+        return 2 ** int(model_settings(config["model"])["n_downsample"])
+
+    def manifest_fields(self, model: dict[str, torch.nn.Module]) -> dict[str, Any]:
+        return {"style": {"dim": _code_shapes(model["a"])[1], "prior": "normal"}}
+
+
+def _code_shapes(gen: torch.nn.Module) -> tuple[int, int]:
+    """(content channels, style dim), read off a probe image."""
+    with torch.no_grad():
+        probe = torch.zeros(1, 3, 32, 32)
+        return int(gen.content_encoder(probe).shape[1]), int(gen.style_encoder(probe).shape[1])

@@ -1,0 +1,108 @@
+"""Torch vs onnxruntime parity of every exported graph, at several batch sizes and resolutions.
+
+Always run at export time. Inputs are random images and real test images (and, for graphs fed by
+other graphs, what the torch model makes of them); a graph whose onnxruntime output differs from torch
+by more than the tolerance anywhere fails the export with the numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .onnx_export import ExportError
+from .registry import FamilyExporter, RoleGraph
+from .runners import OnnxRunner, torch_runner
+
+FP32_TOLERANCE = 1e-4
+
+
+class ParityError(ExportError):
+    """onnxruntime and torch disagree beyond the tolerance."""
+
+
+@dataclass(frozen=True)
+class ParityCase:
+    """One parity measurement: which graph, which inputs, batch, size and the max abs difference."""
+
+    graph: str
+    inputs: str
+    batch: int
+    height: int
+    width: int
+    max_abs_diff: float
+
+    def row(self) -> str:
+        """One console line."""
+        return (f"  {self.graph:<28} {self.inputs:<6} batch {self.batch}  {self.height}x{self.width:<4} "
+                f"max|diff| {self.max_abs_diff:.2e}")
+
+
+def parity_sizes(train_size: int) -> list[tuple[int, int]]:
+    """Two resolutions: the training size and a non-square one (both sides multiples of 4)."""
+    def round4(v: float) -> int:
+        return max(32, int(round(v / 4)) * 4)
+
+    return [(train_size, train_size), (round4(train_size * 3 / 4), round4(train_size * 5 / 4))]
+
+
+def resize(images: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize a normalised NCHW batch (area-like, antialiased bilinear)."""
+    if images.shape[2:] == (height, width):
+        return images
+    out = F.interpolate(torch.from_numpy(images), size=(height, width), mode="bilinear",
+                        antialias=True, align_corners=False)
+    return out.clamp(-1, 1).numpy()
+
+
+def check_parity(exporter: FamilyExporter, model: Any, graphs: list[RoleGraph], folder: Path,
+                 test_images: Mapping[str, np.ndarray], train_size: int, batches: tuple[int, ...] = (1, 3),
+                 tolerance: float = FP32_TOLERANCE, seed: int = 0) -> list[ParityCase]:
+    """Compare every fp32 graph in ``folder`` with its torch module; raise :class:`ParityError` on failure.
+
+    ``test_images`` maps a domain to real normalised test images (NCHW float32, at least max(batches)).
+    """
+    rng = np.random.default_rng(seed)
+    run_torch, run_onnx = torch_runner(), OnnxRunner(folder, "fp32")
+    cases: list[ParityCase] = []
+    for height, width in parity_sizes(train_size):
+        for batch in batches:
+            for kind in ("random", "real"):
+                for graph in graphs:
+                    domain = exporter.feed_domain(graph)
+                    if kind == "random":
+                        images = rng.uniform(-1, 1, (batch, 3, height, width)).astype(np.float32)
+                    else:
+                        images = resize(test_images[domain][:batch], height, width)
+                    feeds = exporter.feeds(model, graph, images, rng)
+                    expected, got = run_torch(graph, feeds), run_onnx(graph, feeds)
+                    diff = max(_max_abs_diff(e, g) for e, g in zip(expected, got))
+                    cases.append(ParityCase(graph.file_name("fp32"), kind, batch, height, width, diff))
+    failed = [c for c in cases if not c.max_abs_diff <= tolerance]
+    if failed:
+        rows = "\n".join(c.row() for c in failed)
+        raise ParityError(f"parity check failed: {len(failed)} of {len(cases)} cases differ from torch "
+                          f"by more than {tolerance:g}:\n{rows}")
+    return cases
+
+
+def _max_abs_diff(expected: np.ndarray, got: np.ndarray) -> float:
+    """Max absolute difference; shape mismatches and NaNs count as infinitely different."""
+    if expected.shape != got.shape:
+        return float("inf")
+    diff = np.abs(expected.astype(np.float64) - got.astype(np.float64))
+    return float("inf") if np.isnan(diff).any() else float(diff.max(initial=0.0))
+
+
+def parity_summary(cases: list[ParityCase], tolerance: float = FP32_TOLERANCE) -> dict[str, Any]:
+    """The manifest's ``verification.parity`` entry."""
+    return {
+        "tolerance": tolerance,
+        "max_abs_diff": max(c.max_abs_diff for c in cases),
+        "cases": [{"graph": c.graph, "inputs": c.inputs, "batch": c.batch, "size": [c.height, c.width],
+                   "max_abs_diff": c.max_abs_diff} for c in cases],
+    }
