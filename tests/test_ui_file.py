@@ -96,7 +96,7 @@ def test_drop_a_corrupt_file_and_a_model_without_style(qtbot, tmp_path, tiny_bun
                        Qt.KeyboardModifier.NoModifier)
     tab.dropEvent(event)
     assert tab.files.count() == 2
-    assert "cannot open broken.jpg" in tab.message.text()
+    qtbot.waitUntil(lambda: "cannot open broken.jpg" in tab.message.text(), timeout=20000)
     assert tab.outputs == [] and not tab.save_all_button.isEnabled()
 
     tab.files.setCurrentRow(1)

@@ -54,7 +54,6 @@ class FileTab(QWidget):
 
         self.open_button = QPushButton("Open images...")
         self.files = QListWidget()
-        self.files.setMaximumWidth(260)
         self.style_panel = StylePanel(session, settings)
         self.count = QSpinBox()
         self.count.setRange(1, 12)
@@ -87,6 +86,7 @@ class FileTab(QWidget):
         left.addWidget(self.message)
         left_widget = QWidget()
         left_widget.setLayout(left)
+        left_widget.setMaximumWidth(380)
 
         view_row = QHBoxLayout()
         view_row.addWidget(QLabel("View"))
@@ -151,19 +151,27 @@ class FileTab(QWidget):
         event.acceptProposedAction()
 
     def _file_selected(self, item: QListWidgetItem | None, _previous=None) -> None:
+        """Read the chosen file off the UI thread (large photos take a while to decode), then translate it."""
         if item is None:
             return
         path = Path(item.data(Qt.ItemDataRole.UserRole))
-        try:
-            image = read_image(path)
-        except Exception as exc:  # ImageReadError, OSError: one line, the list stays usable
+        self.message.setText(f"reading {path.name}...")
+
+        def failed(reason: str) -> None:  # ImageReadError, OSError: one line, the list stays usable
             self.source, self.source_path, self.outputs = None, None, []
             self.compare.set_images(None, None)
-            self.compare.set_placeholder(f"{path.name}: {exc}")
-            self.message.setText(f"cannot open {path.name}: {exc}")
+            self.compare.set_placeholder(f"{path.name}: {reason}")
+            self.message.setText(f"cannot open {path.name}: {reason}")
             self._show_grid()
-            return
-        self.source, self.source_path = image, path
+            self._update_buttons()
+
+        self.runner.submit(lambda: read_image(path), lambda image: self._show_source(path, image), failed,
+                           latest_only="file-read")
+
+    def _show_source(self, path: Path, image: np.ndarray) -> None:
+        self.source, self.source_path, self.outputs = image, path, []
+        self._show_grid()
+        self._update_buttons()
         self.compare.set_images(image, None)
         self.translate()
 
@@ -190,9 +198,12 @@ class FileTab(QWidget):
                 results.append((Output(res.image, label), shared_ms + res.total_ms))
             return results
 
-        self.runner.submit(work, self._translated, self._failed, latest_only="file")
+        self.runner.submit(work, lambda results: self._translated(image, results), self._failed,
+                           latest_only="file")
 
-    def _translated(self, results: list[tuple[Output, float]]) -> None:
+    def _translated(self, image: np.ndarray, results: list[tuple[Output, float]]) -> None:
+        if image is not self.source:  # another file was opened meanwhile
+            return
         self.outputs = [output for output, _ms in results]
         self.selected = min(self.selected, len(self.outputs) - 1)
         self.session.report_timing(sum(ms for _o, ms in results) / len(results))
