@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> Path:
 
     from .data import DatasetImages
     from .pipeline import ExportOptions, export_bundle
+    from .registry import exporter_for
     from .source import load_checkpoint, random_source, run_checkpoint
 
     precisions = _precisions(args.precisions)
@@ -83,6 +84,7 @@ def run(args: argparse.Namespace) -> Path:
         if args.config or args.sets:
             raise ExportError("--config/--set only apply to --init-random (a checkpoint carries its own config)")
         source = load_checkpoint(args.checkpoint or run_checkpoint(args.run))
+    exporter_for(source.family)  # an unknown family fails here, before any image is read
     if args.out.exists() and not args.overwrite:
         raise ExportError(f"{args.out} already exists (pass --overwrite to replace it)")
     data = DatasetImages.from_config(source.config, args.data)

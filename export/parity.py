@@ -86,7 +86,7 @@ def check_parity(exporter: FamilyExporter, model: Any, graphs: list[RoleGraph], 
     if failed:
         rows = "\n".join(c.row() for c in failed)
         raise ParityError(f"parity check failed: {len(failed)} of {len(cases)} cases differ from torch "
-                          f"by more than {tolerance:g}:\n{rows}")
+                          f"by more than {tolerance:.0e}:\n{rows}")
     return cases
 
 
