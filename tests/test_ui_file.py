@@ -4,10 +4,11 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from desktop.runtime.images import read_image
+from desktop.runtime.images import ImageWriteError, read_image
 from ui_support import install_models, make_settings, open_window
 
 
@@ -42,12 +43,8 @@ def test_translate_pick_a_style_and_save(qtbot, tmp_path, tiny_bundles, shared_d
     target = tmp_path / "out" / "chosen.png"
     tab.save_selected(target)
     assert np.array_equal(read_image(target), outputs[2])
-    try:  # never silently overwrite
+    with pytest.raises(ImageWriteError, match="already exists"):  # never silently overwrite
         tab.save_selected(target)
-    except Exception as exc:
-        assert "already exists" in str(exc)
-    else:
-        raise AssertionError("an existing file was overwritten")
 
     first = tab.save_all(tmp_path / "out")
     second = tab.save_all(tmp_path / "out")
@@ -103,3 +100,27 @@ def test_drop_a_corrupt_file_and_a_model_without_style(qtbot, tmp_path, tiny_bun
     qtbot.waitUntil(lambda: len(tab.outputs) == 1, timeout=20000)
     assert not tab.style_panel.isEnabled()  # U-GAT-IT has no style
     assert tab.outputs[0].image.shape == read_image(good).shape
+
+
+def test_tunit_offers_typical_and_reference_styles_but_no_random_draws(qtbot, tmp_path, tiny_bundles, shared_data):
+    install_models(tiny_bundles, families=("tunit",))
+    window = open_window(qtbot, make_settings(tmp_path))
+    directions = [window.bar.direction_combo.itemText(i) for i in range(window.bar.direction_combo.count())]
+    assert directions[0] == "any image -> cluster 0"
+    panel = window.file.style_panel
+    assert not panel.buttons["random"].isEnabled() and panel.mode() == "typical"
+    assert not window.mix.buttons["random"].isEnabled() and window.mix.buttons["typical"].isEnabled()
+    tab = window.file
+    tab.open_paths(_cat_images(shared_data, tmp_path, count=1))
+    qtbot.waitUntil(lambda: len(tab.outputs) == 1, timeout=20000)
+    assert tab.outputs[0].label == "typical style"
+
+    form = window.batch.form
+    form.input_dir.setText(str(tmp_path / "in"))
+    form.output_dir.setText(str(tmp_path / "out"))
+    form.style.setCurrentIndex(form.style.findData("random"))
+    with pytest.raises(ValueError, match="no random styles"):
+        form.spec()
+    form.style.setCurrentIndex(form.style.findData("typical"))
+    spec = form.spec()
+    assert spec.style.kind == "code" and len(spec.style.code) == window.session.translator.style_dim

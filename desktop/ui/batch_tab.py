@@ -12,13 +12,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
                                QWidget)
 
 from desktop.runtime.batch import BatchEngine, BatchQueue, ItemState, Job, JobSpec, JobState, Progress, StyleSpec
-from desktop.runtime.style import RandomStyle
+from desktop.runtime.style import RandomStyle, TypicalStyle
 
 from .session import ModelSession
 from .settings import Settings
 
 STYLE_CHOICES = (("random", "Random per image (seed)"), ("fixed", "One draw for all images (seed)"),
-                 ("reference", "Reference image"), ("blend", "Current Mix blend"))
+                 ("typical", "Typical style of the target"), ("reference", "Reference image"),
+                 ("blend", "Current Mix blend"))
 JOB_COLUMNS = ("Job", "Input", "Model / direction", "State", "Progress", "Speed", "ETA")
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
 
@@ -137,8 +138,21 @@ class JobForm(QGroupBox):
             self.direction.addItem(label, direction_id)
         self.direction.setCurrentIndex(max(self.direction.findData(current), 0))
 
+    def _code_of_open_model(self, source) -> StyleSpec:
+        """One style code for every image, computed with the model open in the window."""
+        if self.session.entry is None or self.session.entry.name != self.model.currentData():
+            raise ValueError("this style needs the model open: pick it in the model picker first")
+        translator = self.session.translator
+        if not translator.has_style:
+            return StyleSpec()  # the model ignores style
+        code = translator.style_code(source, self.direction.currentData())
+        return StyleSpec(kind="code", code=tuple(float(v) for v in np.ravel(code)))
+
     def style_spec(self) -> StyleSpec:
         kind = self.style.currentData()
+        entry = self.session.entry_named(self.model.currentData() or "")
+        if kind in ("random", "fixed") and entry is not None and entry.has_style and not entry.random_styles:
+            raise ValueError(f"{entry.name} has no random styles: use the typical style, a reference or the Mix blend")
         if kind == "reference":
             if not Path(self.reference.text()).is_file():
                 raise ValueError("choose a reference image for the style")
@@ -148,14 +162,9 @@ class JobForm(QGroupBox):
             if blend is None:
                 raise ValueError("no Mix blend for this model and direction yet: make one in the Mix workspace")
             return StyleSpec(kind="code", code=tuple(float(v) for v in np.ravel(blend.code)))
-        if kind == "fixed":
-            if self.session.entry is None or self.session.entry.name != self.model.currentData():
-                raise ValueError("a fixed draw needs the model open: pick it in the model picker first")
-            translator = self.session.translator
-            if not translator.has_style:
-                return StyleSpec()  # the model ignores style
-            code = translator.style_code(RandomStyle(seed=self.seed.value()), self.direction.currentData())
-            return StyleSpec(kind="code", code=tuple(float(v) for v in np.ravel(code)))
+        if kind in ("fixed", "typical"):
+            source = TypicalStyle() if kind == "typical" else RandomStyle(seed=self.seed.value())
+            return self._code_of_open_model(source)
         return StyleSpec(kind="random", seed=self.seed.value())
 
     def spec(self) -> JobSpec:

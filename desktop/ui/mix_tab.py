@@ -138,8 +138,9 @@ class MixTab(QWidget):
     def _enable(self) -> None:
         usable = self.canvas is not None
         count = len(self.canvas.anchors) if usable else 0
-        for name in ("image", "reference", "typical", "random"):
+        for name in ("image", "reference", "typical"):
             self.buttons[name].setEnabled(usable)
+        self.buttons["random"].setEnabled(usable and self.session.entry.random_styles)
         self.buttons["remove"].setEnabled(usable and self.view.selected is not None)
         self.buttons["use"].setEnabled(count >= 1)
         self.buttons["export"].setEnabled(count >= 2)

@@ -25,6 +25,8 @@ class ModelEntry:
     untrained: bool = False
     error: str | None = None
     directions: tuple[tuple[str, str], ...] = ()  # (direction id, "cat -> dog")
+    has_style: bool = False  # MUNIT and TUNIT; U-GAT-IT ignores style
+    random_styles: bool = False  # style codes can be drawn from a prior (MUNIT; not TUNIT)
 
 
 def untrained_label(bundle) -> str:
@@ -42,7 +44,9 @@ def list_models() -> list[ModelEntry]:
     """Shipped and user bundles, broken ones included with their error (never raised)."""
     scan = find_bundles()
     entries = [ModelEntry(b.name, f"{b.title or b.name}{untrained_label(b)}", b.source, untrained=b.untrained,
-                          directions=tuple((d.id, direction_label(b, d)) for d in b.directions))
+                          directions=tuple((d.id, direction_label(b, d)) for d in b.directions),
+                          has_style=b.style is not None,
+                          random_styles=b.style is not None and b.style.prior == "normal")
                for b in scan.bundles]
     for path, error in sorted(scan.errors.items()):
         short = error if len(error) <= 90 else error[:87] + "..."

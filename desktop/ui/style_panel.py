@@ -9,12 +9,12 @@ from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QGridLayout, QGroupBox
                                QRadioButton, QSpinBox, QWidget)
 
 from desktop.runtime.images import read_image
-from desktop.runtime.style import RandomStyle, ReferenceStyle
+from desktop.runtime.style import RandomStyle, ReferenceStyle, TypicalStyle
 
 from .session import ModelSession
 from .settings import Settings
 
-MODES = ("random", "reference", "blend")
+MODES = ("random", "typical", "reference", "blend")
 
 
 class StylePanel(QGroupBox):
@@ -28,7 +28,7 @@ class StylePanel(QGroupBox):
         self.settings = settings
         self.reference: tuple[Path, object] | None = None
         self.buttons = {mode: QRadioButton(text) for mode, text in
-                        zip(MODES, ("Random", "Reference", "Mix blend"))}
+                        zip(MODES, ("Random", "Typical", "Reference", "Mix blend"))}
         self.group = QButtonGroup(self)
         for button in self.buttons.values():
             self.group.addButton(button)
@@ -44,11 +44,13 @@ class StylePanel(QGroupBox):
         grid.addWidget(self.buttons["random"], 0, 0)
         grid.addWidget(self.seed, 0, 1)
         grid.addWidget(self.reroll, 0, 2)
-        grid.addWidget(self.buttons["reference"], 1, 0)
-        grid.addWidget(self.pick_reference, 1, 1)
-        grid.addWidget(self.reference_label, 1, 2)
-        grid.addWidget(self.buttons["blend"], 2, 0)
-        grid.addWidget(self.blend_label, 2, 1, 1, 2)
+        grid.addWidget(self.buttons["typical"], 1, 0)
+        grid.addWidget(QLabel("the target domain's mean style"), 1, 1, 1, 2)
+        grid.addWidget(self.buttons["reference"], 2, 0)
+        grid.addWidget(self.pick_reference, 2, 1)
+        grid.addWidget(self.reference_label, 2, 2)
+        grid.addWidget(self.buttons["blend"], 3, 0)
+        grid.addWidget(self.blend_label, 3, 1, 1, 2)
         grid.setColumnStretch(1, 1)
         self.blend_label.setWordWrap(True)
         self.group.buttonToggled.connect(lambda _b, on: on and self.changed.emit())
@@ -56,7 +58,7 @@ class StylePanel(QGroupBox):
         self.reroll.clicked.connect(self.reroll_seed)
         self.pick_reference.clicked.connect(self._choose_reference)
         session.blendChanged.connect(self._blend_changed)
-        session.translatorChanged.connect(lambda tr: self.setEnabled(bool(tr is not None and tr.has_style)))
+        session.translatorChanged.connect(self._translator_changed)
         session.directionChanged.connect(lambda _d: self._update_blend_button())
         self._update_blend_button()
 
@@ -77,6 +79,8 @@ class StylePanel(QGroupBox):
             return ReferenceStyle(self.reference[1])
         if mode == "blend" and self.session.current_blend() is not None:
             return self.session.current_blend()
+        if mode == "typical" or not self.random_available():
+            return TypicalStyle()
         return RandomStyle(seed=self.seed.value() + offset)
 
     def describe(self, offset: int = 0) -> str:
@@ -85,7 +89,21 @@ class StylePanel(QGroupBox):
             return f"reference {self.reference[0].name}"
         if mode == "blend" and self.session.current_blend() is not None:
             return "mix blend"
+        if mode == "typical" or not self.random_available():
+            return "typical style"
         return f"seed {self.seed.value() + offset}"
+
+    def random_available(self) -> bool:
+        return self.session.entry is not None and self.session.entry.random_styles
+
+    def _translator_changed(self, translator) -> None:
+        """Enable what the model supports; TUNIT has no prior, so its default is the typical style."""
+        self.setEnabled(bool(translator is not None and translator.has_style))
+        random_ok = self.random_available()
+        for widget in (self.buttons["random"], self.seed, self.reroll):
+            widget.setEnabled(random_ok)
+        if not random_ok and self.mode() == "random":
+            self.set_mode("typical")
 
     def set_reference(self, path: Path) -> None:
         """Use the image at `path` as the style reference; raises ImageReadError for a bad file."""
