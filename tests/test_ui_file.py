@@ -100,6 +100,12 @@ def test_drop_a_corrupt_file_and_a_model_without_style(qtbot, tmp_path, tiny_bun
     qtbot.waitUntil(lambda: len(tab.outputs) == 1, timeout=20000)
     assert not tab.style_panel.isEnabled()  # U-GAT-IT has no style
     assert tab.outputs[0].image.shape == read_image(good).shape
+    assert tab.attention.isEnabled()  # its attention map can be shown over the output
+    tab.attention.setChecked(True)
+    shown = tab.compare.after()
+    assert shown.shape == tab.outputs[0].image.shape and not np.array_equal(shown, tab.outputs[0].image)
+    tab.attention.setChecked(False)
+    assert np.array_equal(tab.compare.after(), tab.outputs[0].image)
 
 
 def test_tunit_offers_typical_and_reference_styles_but_no_random_draws(qtbot, tmp_path, tiny_bundles, shared_data):

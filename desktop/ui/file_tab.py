@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QListWidget,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QMessageBox, QPushButton, QSlider, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
 from desktop.runtime.images import IMAGE_EXTENSIONS, read_image, write_image
 
-from .image_view import CompareView, ImageView
+from .image_view import CompareView, ImageView, heatmap_overlay
 from .session import ModelSession
 from .settings import Settings
 from .style_panel import StylePanel
@@ -28,6 +28,7 @@ class Output:
 
     image: np.ndarray
     label: str
+    heatmap: np.ndarray | None = None  # U-GAT-IT's attention, [0, 1], the image's height and width
 
 
 def unique_path(path: Path) -> Path:
@@ -70,6 +71,8 @@ class FileTab(QWidget):
         self.split_slider = QSlider(Qt.Orientation.Horizontal)
         self.split_slider.setRange(0, 100)
         self.split_slider.setValue(50)
+        self.attention = QCheckBox("attention map")
+        self.attention.setToolTip("U-GAT-IT: where the model looked (its CAM heatmap) over the output")
         self.grid = QGridLayout()
         self.thumbs: list[ImageView] = []
 
@@ -93,6 +96,7 @@ class FileTab(QWidget):
         view_row.addWidget(self.view_mode)
         view_row.addWidget(QLabel("before | after"))
         view_row.addWidget(self.split_slider, 1)
+        view_row.addWidget(self.attention)
         right = QVBoxLayout()
         right.addWidget(self.compare, 1)
         right.addLayout(view_row)
@@ -116,6 +120,7 @@ class FileTab(QWidget):
         self.save_all_button.clicked.connect(self._save_all_clicked)
         self.view_mode.currentIndexChanged.connect(lambda i: self.compare.set_mode(self.view_mode.itemData(i)))
         self.split_slider.valueChanged.connect(lambda v: self.compare.set_split(v / 100))
+        self.attention.toggled.connect(lambda _on: self.select(self.selected))
         session.translatorChanged.connect(lambda _t: self.translate())
         session.directionChanged.connect(lambda _d: self.translate())
         self._update_buttons()
@@ -189,7 +194,7 @@ class FileTab(QWidget):
         def work() -> list[tuple[Output, float]]:
             if not translator.has_style:
                 res = translator.translate(image, direction)
-                return [(Output(res.image, "no style"), res.total_ms)]
+                return [(Output(res.image, "no style", res.heatmap), res.total_ms)]
             content = translator.encode_content(image, direction)  # once; each style only decodes
             shared_ms = sum(content.timings.values()) / len(styles)
             results = []
@@ -237,11 +242,16 @@ class FileTab(QWidget):
         self.selected = index
         for i, thumb in enumerate(self.thumbs):
             thumb.set_selected(i == index)
-        self.compare.set_images(self.source, self.outputs[index].image)
+        output = self.outputs[index]
+        shown = output.image
+        if self.attention.isChecked() and output.heatmap is not None:
+            shown = heatmap_overlay(output.image, output.heatmap)
+        self.compare.set_images(self.source, shown)
         self._update_buttons()
 
     # saving -----------------------------------------------------------------------------------------
     def _update_buttons(self) -> None:
+        self.attention.setEnabled(any(o.heatmap is not None for o in self.outputs))
         self.save_selected_button.setEnabled(bool(self.outputs))
         self.save_all_button.setEnabled(bool(self.outputs))
 
