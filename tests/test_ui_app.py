@@ -136,3 +136,18 @@ def test_precision_picker_opens_the_int8_variant_and_remembers_it(qtbot, tmp_pat
     window.close()
     again = open_window(qtbot, make_settings(tmp_path))
     assert again.session.translator.precision == "int8"
+
+
+def test_window_without_any_usable_model_stays_usable(qtbot, tmp_path, tiny_bundles):
+    from desktop.ui.main_window import MainWindow
+
+    install_models(tiny_bundles, families=())  # only the broken bundle
+    window = MainWindow(make_settings(tmp_path))
+    qtbot.addWidget(window)
+    assert window.session.translator is None
+    assert window.model_status.text() == "no usable model: import a bundle"
+    assert window.bar.model_labels()[0].startswith(f"{BROKEN_NAME} (broken")
+    assert window.live.start() is False and window.live.message.text() == "open a model first"
+    assert window.mix.canvas is None and window.batch.form.model.count() == 0
+    window.file.open_paths([tmp_path / "settings.ini"])  # not an image: refused with a message
+    assert window.file.files.count() == 0 and "not an image" in window.file.message.text()

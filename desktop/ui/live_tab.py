@@ -181,6 +181,8 @@ class LiveTab(QWidget):
         """Start the pipeline; it opens the source on its own thread, and a source that fails to open
         comes back as a message (the workspace stays usable)."""
         translator = self.session.translator
+        if translator is None:
+            self.message.setText("open a model first")
         if self.pipeline is not None or translator is None:
             self._sync_start_button()
             return self.pipeline is not None
