@@ -59,34 +59,34 @@ def resize(images: np.ndarray, height: int, width: int) -> np.ndarray:
     return out.clamp(-1, 1).numpy()
 
 
-def check_parity(exporter: FamilyExporter, model: Any, graphs: list[RoleGraph], folder: Path,
+def check_parity(exporter: FamilyExporter, model: Any, graph: RoleGraph, folder: Path,
                  test_images: Mapping[str, np.ndarray], train_size: int, batches: tuple[int, ...] = (1, 3),
                  tolerance: float = FP32_TOLERANCE, seed: int = 0) -> list[ParityCase]:
-    """Compare every fp32 graph in ``folder`` with its torch module; raise :class:`ParityError` on failure.
+    """Compare the fp32 graph file of ``graph`` in ``folder`` with its torch module on random and real
+    images at each batch size and both :func:`parity_sizes`; raise :class:`ParityError` on failure.
 
     ``test_images`` maps a domain to real normalised test images (NCHW float32, at least max(batches)).
     """
     rng = np.random.default_rng(seed)
     run_torch, run_onnx = torch_runner(), OnnxRunner(folder, "fp32")
+    images_of = exporter.feed_domain(graph)
     cases: list[ParityCase] = []
     for height, width in parity_sizes(train_size):
         for batch in batches:
             for kind in ("random", "real"):
-                for graph in graphs:
-                    domain = exporter.feed_domain(graph)
-                    if kind == "random":
-                        images = rng.uniform(-1, 1, (batch, 3, height, width)).astype(np.float32)
-                    else:
-                        images = resize(test_images[domain][:batch], height, width)
-                    feeds = exporter.feeds(model, graph, images, rng)
-                    expected, got = run_torch(graph, feeds), run_onnx(graph, feeds)
-                    diff = max(_max_abs_diff(e, g) for e, g in zip(expected, got))
-                    cases.append(ParityCase(graph.file_name("fp32"), kind, batch, height, width, diff))
+                if kind == "random":
+                    images = rng.uniform(-1, 1, (batch, 3, height, width)).astype(np.float32)
+                else:
+                    images = resize(test_images[images_of][:batch], height, width)
+                feeds = exporter.feeds(model, graph, images, rng)
+                expected, got = run_torch(graph, feeds), run_onnx(graph, feeds)
+                diff = max(_max_abs_diff(e, g) for e, g in zip(expected, got))
+                cases.append(ParityCase(graph.file_name("fp32"), kind, batch, height, width, diff))
     failed = [c for c in cases if not c.max_abs_diff <= tolerance]
     if failed:
         rows = "\n".join(c.row() for c in failed)
-        raise ParityError(f"parity check failed: {len(failed)} of {len(cases)} cases differ from torch "
-                          f"by more than {tolerance:.0e}:\n{rows}")
+        raise ParityError(f"parity check failed for {graph.file_name('fp32')}: {len(failed)} of {len(cases)} "
+                          f"cases differ from torch by more than {tolerance:.0e}:\n{rows}")
     return cases
 
 

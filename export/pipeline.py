@@ -67,13 +67,13 @@ def export_bundle(source: ExportSource, data: DatasetImages, options: ExportOpti
         log(f"exporting {len(graphs)} {source.family} graphs (opset {onnx_opset()}, "
             f"{'untrained' if source.untrained else f'iteration {source.iteration}'}"
             f"{', EMA weights' if source.ema else ''})")
-        for graph in graphs:
+        test_images = {d: data.images(d, "test", limit=4) for d in data.domains}
+        cases = []
+        for graph in graphs:  # each graph is checked right away: a parity failure stops the export early
             example = exporter.feeds(model, graph, _random_images(rng, 2, train_size), rng)
             export_module(graph.module, tuple(torch.from_numpy(example[s.name]) for s in graph.inputs),
                           graph.inputs, graph.outputs, work / graph.file_name("fp32"))
-
-        test_images = {d: data.images(d, "test", limit=4) for d in data.domains}
-        cases = check_parity(exporter, model, graphs, work, test_images, train_size)
+            cases += check_parity(exporter, model, graph, work, test_images, train_size, seed=options.seed)
         worst = max(c.max_abs_diff for c in cases)
         log(f"parity torch vs onnxruntime: {len(cases)} cases (random + real images, batch 1 and 3, "
             f"{len({(c.height, c.width) for c in cases})} sizes), max |diff| {worst:.2e} <= 1e-4: ok")
