@@ -139,14 +139,19 @@ def test_reference_and_blend_styles_and_ugatit(photos, tmp_path, tiny_bundles, s
     gan = queue.add_job(spec_for(photos, tmp_path / "ugatit", tiny_bundles["ugatit"], recursive=False))
     wrong = queue.add_job(spec_for(photos, tmp_path / "wrong", tiny_bundles["munit"], recursive=False,
                                    style=StyleSpec("code", code=(1.0,) * (dim + 1))))
+    tunit_random = queue.add_job(JobSpec(str(photos), str(tmp_path / "tr"), str(tiny_bundles["tunit"]), "to_c1"))
+    tunit = queue.add_job(JobSpec(str(photos), str(tmp_path / "tunit"), str(tiny_bundles["tunit"]), "to_c1",
+                                  style=StyleSpec("typical")))
     BatchEngine(queue).run()
-    for job_id in (ref, blend, gan):
+    for job_id in (ref, blend, gan, tunit):
         job = queue.job(job_id)
         assert job.state == JobState.DONE and job.counts[ItemState.DONE] == 3, queue.failures(job_id)
     outputs = [read_image(tmp_path / d / "cat_01_a2b.png") for d in ("ref", "blend", "ugatit")]
     assert not np.array_equal(outputs[0], outputs[1]) and not np.array_equal(outputs[0], outputs[2])
     job = queue.job(wrong)  # a code of the wrong size fails the job once, not every file
     assert job.state == JobState.FAILED and "style code" in job.message and job.total == 4
+    job = queue.job(tunit_random)
+    assert job.state == JobState.FAILED and "no style prior" in job.message and job.finished == 0
 
 
 def test_skip_existing_leaves_existing_output_alone(photos, tmp_path, tiny_bundles):

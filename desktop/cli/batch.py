@@ -28,7 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="bundle name (installed or shipped) or path")
     parser.add_argument("--direction", required=True, help="direction id, e.g. a2b")
     parser.add_argument("--style", default="random",
-                        help="'random' (a seeded draw per image) or the path of a reference image")
+                        help="'random' (a seeded draw per image), 'typical' (the target domain's typical "
+                             "style) or the path of a reference image")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random styles")
     parser.add_argument("--recursive", action="store_true", help="include sub-folders")
     parser.add_argument("--flat", action="store_true", help="do not mirror sub-folders in the output")
@@ -45,8 +46,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def spec_from_args(args: argparse.Namespace) -> JobSpec:
-    style = StyleSpec("random", seed=args.seed) if args.style == "random" else \
-        StyleSpec("reference", reference=str(Path(args.style).resolve()))
+    if args.style in ("random", "typical"):
+        style = StyleSpec(args.style, seed=args.seed)
+    else:
+        style = StyleSpec("reference", reference=str(Path(args.style).resolve()))
     return JobSpec(
         input_dir=str(args.input.resolve()),
         output_dir=str(args.output.resolve()),
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"i2i batch: {exc}", file=sys.stderr)
         return 2
-    if args.style != "random" and not Path(args.style).is_file():
+    if args.style not in ("random", "typical") and not Path(args.style).is_file():
         print(f"i2i batch: reference image not found: {args.style}", file=sys.stderr)
         return 2
     queue = BatchQueue(args.queue)

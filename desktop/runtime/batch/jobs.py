@@ -27,7 +27,7 @@ class ItemState(str, Enum):
     SKIPPED = "skipped"
 
 
-STYLE_KINDS = ("random", "code", "reference", "blend")
+STYLE_KINDS = ("random", "typical", "code", "reference", "blend")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class StyleSpec:
     """How each image of a job gets its style code.
 
     - ``random``: a fresh prior draw per image, reproducible from ``seed`` and the file's path;
+    - ``typical``: the target domain's typical style (MUNIT's stored mean, TUNIT's cluster style);
     - ``code``: one fixed code (``code``);
     - ``reference``: the code encoded from the image at ``reference``;
     - ``blend``: the weighted sum of ``codes`` with ``weights`` (e.g. the Mix canvas).

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..images import read_image
-from ..style import ExplicitStyle, MixStyle, RandomStyle, ReferenceStyle
+from ..style import ExplicitStyle, MixStyle, RandomStyle, ReferenceStyle, TypicalStyle
 from .jobs import JobSpec
 
 
@@ -30,7 +30,9 @@ class StylePlan:
             return
         kind = spec.style.kind
         source = None
-        if kind == "code":
+        if kind == "typical":
+            source = TypicalStyle()
+        elif kind == "code":
             source = ExplicitStyle(np.asarray(spec.style.code, dtype=np.float32))
         elif kind == "reference":
             source = ReferenceStyle(read_image(Path(spec.style.reference)))
@@ -40,6 +42,8 @@ class StylePlan:
         if source is not None:  # resolved (and checked against the model's style size) once per job
             self._fixed = ExplicitStyle(translator.style_code(source, spec.direction))
         self._random = kind == "random"
+        if self._random:  # fails the job once (e.g. TUNIT has no prior) instead of every file
+            translator.style_code(self.style_for(""), spec.direction)
 
     def style_for(self, rel_path: str) -> Any:
         """The style source for one file (None for models without style)."""
