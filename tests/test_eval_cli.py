@@ -100,7 +100,7 @@ def test_bundle_without_style_has_no_diversity(tiny_bundles, small_data, tmp_pat
     ("broken bundle", "manifest"),
     ("tunit", "needs a two-domain bundle"),
     ("output is a file", "not writable"),
-    ("bad inception", "not a TorchScript file"),
+    ("bad inception", "neither a TorchScript module nor an Inception v3 state_dict"),
 ])
 def test_clear_one_line_errors(case, message, tiny_bundles, small_data, tmp_path, capsys):
     bundle, data, out, extra = tiny_bundles["munit"], small_data, tmp_path / "out", []

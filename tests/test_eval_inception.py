@@ -4,12 +4,14 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from trainer.eval.inception import InceptionError, load_inception
+from trainer.eval.inception_net import InceptionV3
 
 
 class UnitRangeInput(nn.Module):
@@ -70,9 +72,67 @@ def test_bad_weight_files_give_clear_errors(tmp_path):
         load_inception(tmp_path / "missing.pt")
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"\x00" * 100)
-    with pytest.raises(InceptionError, match="not a TorchScript file"):
+    with pytest.raises(InceptionError, match="neither a TorchScript module nor an Inception v3 state_dict"):
         load_inception(junk)
-    state = tmp_path / "pt_inception.pth"
+    state = tmp_path / "other.pth"
     torch.save(nn.Linear(2, 2).state_dict(), state)
-    with pytest.raises(InceptionError, match="plain state_dict"):
+    with pytest.raises(InceptionError, match="not an Inception v3 state_dict"):
         load_inception(state)
+    torch.save({"weights": [1, 2]}, state)
+    with pytest.raises(InceptionError, match="neither a TorchScript module nor an Inception v3 state_dict"):
+        load_inception(state)
+
+
+def test_inception_v3_matches_torchvision_parameter_count():
+    # torchvision documents 27,161,264 parameters for inception_v3 with its classifier (2048 -> 1000)
+    # and auxiliary head; the feature network is what remains.
+    classifier = 2048 * 1000 + 1000
+    aux = 768 * 128 + 2 * 128 + 128 * 768 * 25 + 2 * 768 + 768 * 1000 + 1000
+    assert sum(p.numel() for p in InceptionV3().parameters()) == 27_161_264 - classifier - aux
+
+
+@pytest.mark.parametrize("classes, aux, variant", [(1008, False, "TensorFlow FID"), (1000, True, "torchvision")])
+def test_inception_state_dicts_load_as_the_right_variant(classes, aux, variant, tmp_path):
+    torch.manual_seed(0)
+    net = InceptionV3(fid=classes == 1008)
+    state = {**net.state_dict(), "fc.weight": torch.randn(classes, 2048), "fc.bias": torch.zeros(classes)}
+    if aux:
+        state["AuxLogits.fc.weight"] = torch.zeros(1000, 768)
+    torch.save(state, tmp_path / "inception.pth")
+    inception = load_inception(tmp_path / "inception.pth")
+    assert variant in inception.kind and not inception.takes_uint8
+    assert inception.module.fid == (classes == 1008)
+    loaded = inception.module.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in net.state_dict().items())
+
+
+def _signal_preserving_inception(fid: bool) -> InceptionV3:
+    """A random InceptionV3 whose activations keep their scale through the depth (ReLU-Kaiming init), so
+    that its features depend visibly on every layer, the final pooling variant included."""
+    torch.manual_seed(0)
+    net = InceptionV3(fid=fid)
+    for module in net.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+    return net.eval()
+
+
+def test_state_dict_inception_embeds_images_as_the_network_does(tmp_path, images):
+    net = _signal_preserving_inception(fid=True)
+    state = {**net.state_dict(), "fc.weight": torch.zeros(1008, 2048), "fc.bias": torch.zeros(1008)}
+    torch.save(state, tmp_path / "pt_inception.pth")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one 299 px image; other tests share the cores
+    try:
+        feats = load_inception(tmp_path / "pt_inception.pth").embed(images[:1])
+        resized = cv2.resize(images[0], (299, 299), interpolation=cv2.INTER_LINEAR)
+        x = torch.from_numpy(resized).permute(2, 0, 1)[None].float() / 255
+        torchvision_variant = InceptionV3(fid=False).eval()
+        torchvision_variant.load_state_dict(net.state_dict())
+        with torch.no_grad():
+            expected, other = net(x).numpy(), torchvision_variant(x).numpy()
+    finally:
+        torch.set_num_threads(threads)
+    assert feats.shape == (1, 2048) and np.isfinite(feats).all() and feats.std() > 0.01
+    np.testing.assert_allclose(feats, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    assert np.abs(other - expected).max() > 0.01 * np.abs(expected).max()  # the pooling variant matters

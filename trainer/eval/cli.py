@@ -28,7 +28,7 @@ from trainer.eval.report import markdown, write_results
 log = logging.getLogger("i2i-eval")
 
 NO_INCEPTION_NOTE = ("skipped: no --inception-weights given (i2i-eval downloads nothing; see "
-                     "docs/evaluation.md for how to get a TorchScript Inception file)")
+                     "docs/evaluation.md for which local Inception files it accepts)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", required=True, type=Path, help="dataset with trainA, trainB, testA, testB")
     parser.add_argument("--out", type=Path, help="output folder (default: eval/<bundle name>)")
     parser.add_argument("--max-images", type=int, help="test images per domain (default: all)")
-    parser.add_argument("--inception-weights", type=Path, help="local TorchScript Inception for standard KID/FID")
+    parser.add_argument("--inception-weights", type=Path,
+                        help="local Inception weights (pytorch-fid .pth, torchvision state_dict or TorchScript) "
+                             "for standard KID/FID")
     parser.add_argument("--styles", type=int, default=4, help="random styles per input for diversity and grid")
     parser.add_argument("--classifier-epochs", type=int, default=ClassifierConfig.epochs)
     parser.add_argument("--classifier-images", type=int, default=ClassifierConfig.max_per_domain,
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> dict:
                        "accuracy": {d.target: d.classifier_accuracy_on_real_target for d in directions}},
         "inception": {"used": inception is not None,
                       "weights": str(inception.path) if inception else None,
-                      "note": f"from {inception.path}" if inception else NO_INCEPTION_NOTE},
+                      "note": f"{inception.kind} from {inception.path}" if inception else NO_INCEPTION_NOTE},
         "provider": translator.provider_info.active,
         "directions": [d.as_dict() for d in directions],
         "grid": grid_path.name,

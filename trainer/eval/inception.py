@@ -1,7 +1,9 @@
-"""Standard Inception features for KID/FID, from a local TorchScript file the user supplies.
+"""Standard Inception features for KID/FID, from a local weights file the user supplies.
 
-Nothing is downloaded. Two conventions are understood (docs/evaluation.md tells how to get either):
+Nothing is downloaded. Three kinds of file are understood (docs/evaluation.md tells how to get them):
 
+- a plain Inception v3 ``state_dict``: pytorch-fid's ``pt_inception-2015-12-05-*.pth`` (the TensorFlow
+  FID network) or torchvision's ``inception_v3`` weights, run by :mod:`trainer.eval.inception_net`;
 - the StyleGAN2-ADA / clean-fid detector ``inception-2015-12-05.pt`` (TorchScript, the TF-FID
   Inception): its ``forward`` takes a uint8-valued image batch of any size and a ``return_features``
   flag, and returns the 2048-d pool features;
@@ -19,6 +21,8 @@ import cv2
 import numpy as np
 import torch
 
+from trainer.eval.inception_net import from_state_dict
+
 INPUT_SIZE = 299
 
 
@@ -29,11 +33,11 @@ class InceptionError(Exception):
 class InceptionFeatures:
     """A loaded Inception feature network: :meth:`embed` maps uint8 RGB images to feature vectors."""
 
-    def __init__(self, module: torch.jit.ScriptModule, path: Path) -> None:
+    def __init__(self, module: torch.nn.Module, path: Path, takes_uint8: bool, kind: str) -> None:
         self.module = module.eval()
         self.path = path
-        arguments = [arg.name for arg in module.forward.schema.arguments]
-        self.takes_uint8 = "return_features" in arguments
+        self.takes_uint8 = takes_uint8
+        self.kind = kind  # what the file turned out to be, for the report
 
     @torch.no_grad()
     def embed(self, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
@@ -56,28 +60,38 @@ class InceptionFeatures:
 
 
 def load_inception(path: str | Path) -> InceptionFeatures:
-    """Load a TorchScript Inception from ``path``; raise :class:`InceptionError` with a clear reason."""
+    """Load the Inception network in ``path``; raise :class:`InceptionError` with a clear reason."""
     path = Path(path)
     if not path.is_file():
         raise InceptionError(f"Inception weights not found: {path}")
-    if not zipfile.is_zipfile(path):
-        raise InceptionError(f"{path}: not a TorchScript file (see docs/evaluation.md for how to make one)")
+    if zipfile.is_zipfile(path):
+        try:
+            with warnings.catch_warnings():  # TorchScript is deprecated, but it is what these files are
+                warnings.simplefilter("ignore", DeprecationWarning)
+                module = torch.jit.load(str(path), map_location="cpu")
+        except RuntimeError:
+            pass  # a zip, but not TorchScript: perhaps a state_dict saved by torch.save
+        else:
+            takes_uint8 = "return_features" in [arg.name for arg in module.forward.schema.arguments]
+            return InceptionFeatures(module, path, takes_uint8, "TorchScript")
+    state = _load_state_dict(path)
+    if state is None:
+        raise InceptionError(f"{path}: neither a TorchScript module nor an Inception v3 state_dict "
+                             "(see docs/evaluation.md)")
     try:
-        with warnings.catch_warnings():  # TorchScript is deprecated, but it is the format these files come in
-            warnings.simplefilter("ignore", DeprecationWarning)
-            module = torch.jit.load(str(path), map_location="cpu")
-    except RuntimeError as exc:
-        if _is_state_dict(path):
-            raise InceptionError(
-                f"{path}: a plain state_dict, not a TorchScript module; convert it once with the script "
-                "in docs/evaluation.md") from None
-        detail = (str(exc).strip().splitlines() or ["unknown error"])[0]
-        raise InceptionError(f"{path}: cannot be loaded as TorchScript ({detail})") from None
-    return InceptionFeatures(module, path)
+        net = from_state_dict(state)
+    except ValueError as exc:
+        raise InceptionError(f"{path}: {exc}") from None
+    variant = "TensorFlow FID variant" if net.fid else "torchvision variant"
+    return InceptionFeatures(net, path, False, f"Inception v3 state_dict, {variant}")
 
 
-def _is_state_dict(path: Path) -> bool:
+def _load_state_dict(path: Path) -> dict[str, torch.Tensor] | None:
+    """The tensors of a ``torch.save``d dict (loaded with ``weights_only=True``), or None."""
     try:
-        return isinstance(torch.load(path, map_location="cpu", weights_only=True), dict)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - any failure means "not a readable state_dict"
-        return False
+        return None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        return None
+    return state
