@@ -7,13 +7,12 @@ import pytest
 from test_batch import GOOD, make_photo_folder, tree_hashes
 
 from desktop.cli import batch as batch_cli
+from desktop.cli import main
 from desktop.runtime.batch import BatchQueue, JobState
 
 
-def i2i_batch(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="i2i batch")
-    batch_cli.configure(parser)
-    return batch_cli.run(parser.parse_args([str(a) for a in argv]))
+def i2i_batch(*argv) -> int:
+    return main(["batch", *(str(a) for a in argv)])
 
 
 @pytest.fixture
@@ -53,7 +52,7 @@ def test_interrupted_job_is_resumed_by_the_same_command(photos, tmp_path, tiny_b
     out = tmp_path / "out"
     args = [photos, "-o", out, "--model", tiny_bundles["munit"], "--direction", "a2b"]
     parser = argparse.ArgumentParser()
-    batch_cli.configure(parser)
+    batch_cli.add_arguments(parser)
     queue = BatchQueue()
     job_id = queue.add_job(batch_cli.spec_from_args(parser.parse_args([str(a) for a in args])))
     queue.set_job_state(job_id, JobState.PAUSED, "paused by the user")

@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {  # subcommand -> module implementing it
     "models": "desktop.cli.models",
     "providers": "desktop.cli.providers",
     "translate": "desktop.cli.translate",
+    "batch": "desktop.cli.batch",
 }
 
 

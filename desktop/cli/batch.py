@@ -21,7 +21,10 @@ def parse_shard(text: str) -> tuple[int, int]:
     return k, n
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
+HELP = "translate a folder of images with the app's batch engine (resumable, --shard K/N for clusters)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``batch`` options to ``parser``."""
     parser.add_argument("input", type=Path, help="folder of images to translate")
     parser.add_argument("-o", "--output", type=Path, required=True, help="folder for the results")
