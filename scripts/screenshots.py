@@ -71,7 +71,7 @@ def grab(window, tab, out: Path, name: str, app) -> Path:
     window.tabs.setCurrentWidget(tab)
     settle(app)
     path = out / f"{name}.png"
-    window.grab().save(str(path), "PNG")
+    window.grab().save(str(path), "PNG", 0)  # 0: smallest file (strongest zlib level)
     print(f"wrote {path}")
     return path
 
