@@ -77,6 +77,7 @@ def test_batch_runs_past_a_corrupt_file_and_pauses_and_resumes(qtbot, tmp_path, 
 
     qtbot.mouseClick(tab.buttons["resume"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.table.item(0, 3).text() == "done", timeout=30000)
+    assert not any(tab.buttons[name].isEnabled() for name in ("pause", "resume", "cancel"))
     bar = tab.table.cellWidget(0, 4)
     assert bar.value() == bar.maximum() == 13 and "1 failed" in bar.format()
     assert len(list(out.rglob("*.png"))) == 12 and (out / "sub").is_dir()  # folder structure kept

@@ -371,8 +371,13 @@ class BatchTab(QWidget):
 
     def _selection_changed(self) -> None:
         job_id = self.selected_job()
-        for name in ("pause", "resume", "cancel", "up", "down", "remove", "export"):
-            self.buttons[name].setEnabled(job_id is not None)
+        state = self.queue.job(job_id).state if job_id is not None else None
+        allowed = {name: job_id is not None for name in ("up", "down", "remove", "export")}
+        allowed["pause"] = state in (JobState.QUEUED, JobState.RUNNING)
+        allowed["resume"] = state in (JobState.PAUSED, JobState.CANCELLED, JobState.FAILED)
+        allowed["cancel"] = state in (JobState.QUEUED, JobState.RUNNING, JobState.PAUSED)
+        for name, enabled in allowed.items():
+            self.buttons[name].setEnabled(enabled)
         self._show_failures(job_id)
 
     def _show_failures(self, job_id: int | None) -> None:
