@@ -5,7 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from desktop.runtime.images import ImageWriteError, read_image
@@ -54,6 +54,12 @@ def test_translate_pick_a_style_and_save(qtbot, tmp_path, tiny_bundles, shared_d
 
     tab.split_slider.setValue(25)
     assert tab.compare.split() == 0.25
+    window.show()
+    qtbot.waitExposed(window)
+    area = tab.compare._image_area()  # click three quarters across the image: the divider and slider follow
+    qtbot.mouseClick(tab.compare, Qt.MouseButton.LeftButton,
+                     pos=QPoint(round(area.x() + 0.75 * area.width()), round(area.center().y())))
+    assert abs(tab.compare.split() - 0.75) < 0.02 and abs(tab.split_slider.value() - 75) <= 2
 
 
 def test_seed_is_reproducible_and_reference_style_gives_one_output(qtbot, tmp_path, tiny_bundles, shared_data):

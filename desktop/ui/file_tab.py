@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
 
 from desktop.runtime.images import IMAGE_EXTENSIONS, read_image, write_image
 
-from .image_view import CompareView, ImageView, heatmap_overlay
+from .image_view import CompareView, ImageView, heatmap_overlay, link_split_slider
 from .session import ModelSession
 from .settings import Settings
 from .style_panel import StylePanel
@@ -69,8 +69,6 @@ class FileTab(QWidget):
         for mode, text in (("split", "Split"), ("side", "Side by side"), ("output", "Output only")):
             self.view_mode.addItem(text, mode)
         self.split_slider = QSlider(Qt.Orientation.Horizontal)
-        self.split_slider.setRange(0, 100)
-        self.split_slider.setValue(50)
         self.attention = QCheckBox("attention map")
         self.attention.setToolTip("U-GAT-IT: where the model looked (its CAM heatmap) over the output")
         self.grid = QGridLayout()
@@ -119,7 +117,7 @@ class FileTab(QWidget):
         self.save_selected_button.clicked.connect(self._save_selected_clicked)
         self.save_all_button.clicked.connect(self._save_all_clicked)
         self.view_mode.currentIndexChanged.connect(lambda i: self.compare.set_mode(self.view_mode.itemData(i)))
-        self.split_slider.valueChanged.connect(lambda v: self.compare.set_split(v / 100))
+        link_split_slider(self.compare, self.split_slider)
         self.attention.toggled.connect(lambda _on: self.select(self.selected))
         session.translatorChanged.connect(lambda _t: self.translate())
         session.directionChanged.connect(lambda _d: self.translate())

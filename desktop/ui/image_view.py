@@ -209,3 +209,11 @@ class CompareView(_Canvas):
             x = area.x() + cut
             p.setPen(QPen(QColor(255, 255, 255), 2))
             p.drawLine(QPointF(x, area.top()), QPointF(x, area.bottom()))
+
+
+def link_split_slider(view: CompareView, slider) -> None:
+    """Keep a 0..100 slider and the view's divider in step, whichever one the user moves."""
+    slider.setRange(0, 100)
+    slider.setValue(round(view.split() * 100))
+    slider.valueChanged.connect(lambda value: view.set_split(value / 100))
+    view.splitChanged.connect(lambda fraction: slider.setValue(round(fraction * 100)))

@@ -13,7 +13,7 @@ from desktop.runtime.images import ImageWriteError
 from desktop.runtime.live import LiveFrame, LivePipeline
 from desktop.runtime.recorder import RecorderError, VideoRecorder, save_snapshot, timestamped_path
 
-from .image_view import CompareView
+from .image_view import CompareView, link_split_slider
 from .session import ModelSession
 from .settings import Settings
 from .style_panel import StylePanel
@@ -60,8 +60,6 @@ class LiveTab(QWidget):
         for mode, text in (("side", "Side by side"), ("split", "Split"), ("output", "Output only")):
             self.view_mode.addItem(text, mode)
         self.split_slider = QSlider(Qt.Orientation.Horizontal)
-        self.split_slider.setRange(0, 100)
-        self.split_slider.setValue(50)
         self.face_mode = QComboBox()
         for text, kind in FACE_MODES:
             self.face_mode.addItem(text, kind)
@@ -109,7 +107,7 @@ class LiveTab(QWidget):
         self.video_button.clicked.connect(self._video_clicked)
         self.start_button.toggled.connect(lambda on: self.start() if on else self.stop())
         self.view_mode.currentIndexChanged.connect(lambda i: self.view.set_mode(self.view_mode.itemData(i)))
-        self.split_slider.valueChanged.connect(lambda v: self.view.set_split(v / 100))
+        link_split_slider(self.view, self.split_slider)
         self.face_mode.currentIndexChanged.connect(self._face_changed)
         self.style_panel.changed.connect(self._style_changed)
         self.snapshot_button.clicked.connect(self._snapshot_clicked)
