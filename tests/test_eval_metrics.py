@@ -39,7 +39,15 @@ def test_mmd_is_unbiased_on_average():
 
 def test_kid_subset_size_is_capped_by_the_smaller_set(gaussian_sets):
     x, y = gaussian_sets
-    assert kid(x[:40], y, subsets=3).subset_size == 40
+    capped = kid(x[:40], y, subsets=3)
+    assert capped.subset_size == 40 and capped.subsets == 3
+
+
+def test_kid_on_whole_sets_is_one_exact_estimate_without_a_spread(gaussian_sets):
+    x, y = gaussian_sets
+    whole = kid(x[:50], y[:50] + 0.5, subsets=10)
+    assert whole.subsets == 1 and whole.std == 0.0 and whole.x100[1] is None
+    assert whole.mean == pytest.approx(mmd2_unbiased(x[:50], y[:50] + 0.5))
 
 
 def test_fid_of_a_set_with_itself_is_zero_and_matches_the_closed_form_for_a_shift(gaussian_sets):

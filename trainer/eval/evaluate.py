@@ -50,7 +50,7 @@ class DirectionResult:
     target_rate: float
     classifier_accuracy_on_real_target: float
     classifier_kid_x100: float
-    classifier_kid_x100_std: float
+    classifier_kid_x100_std: float | None
     classifier_fid: float
     inception_kid_x100: float | None = None
     inception_kid_x100_std: float | None = None

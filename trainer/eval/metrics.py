@@ -23,9 +23,9 @@ class KidResult:
     subset_size: int
 
     @property
-    def x100(self) -> tuple[float, float]:
-        """(mean, std) scaled by 100, the unit the U-GAT-IT paper reports."""
-        return 100.0 * self.mean, 100.0 * self.std
+    def x100(self) -> tuple[float, float | None]:
+        """(mean, std) scaled by 100, the unit the U-GAT-IT paper reports; std is None for one subset."""
+        return 100.0 * self.mean, (100.0 * self.std if self.subsets > 1 else None)
 
 
 def _polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -48,7 +48,11 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
 
 def kid(x: np.ndarray, y: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> KidResult:
     """KID between feature sets ``x`` [N, D] and ``y`` [M, D]: the unbiased polynomial-kernel MMD^2
-    averaged over ``subsets`` random subsets of ``min(subset_size, N, M)`` rows drawn from each set."""
+    averaged over ``subsets`` random subsets of ``min(subset_size, N, M)`` rows drawn from each set.
+
+    When both sets are no larger than the subset size, every subset is the whole set (the estimate does
+    not depend on the order of rows), so it is computed once and reported as one subset without a spread.
+    """
     x = _as_features(x)
     y = _as_features(y)
     if x.shape[1] != y.shape[1]:
@@ -56,6 +60,8 @@ def kid(x: np.ndarray, y: np.ndarray, subsets: int = 100, subset_size: int = 100
     size = min(subset_size, len(x), len(y))
     if size < 2:
         raise ValueError("KID needs at least 2 feature vectors in each set")
+    if size == len(x) == len(y):
+        subsets = 1
     rng = np.random.default_rng(seed)
     values = np.array([
         mmd2_unbiased(x[rng.choice(len(x), size, replace=False)], y[rng.choice(len(y), size, replace=False)])

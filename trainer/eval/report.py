@@ -42,8 +42,10 @@ def markdown(results: dict) -> str:
         f"- Inception metrics: {results['inception']['note']}",
         f"- Diversity: mean pairwise distance between {results['options']['styles']} random styles of the "
         "same input (classifier-feature L2 and pixel L1 in [0, 1]; LPIPS is not available offline).",
-        "- KID is the unbiased polynomial-kernel MMD² ×100 (mean ± std over subsets); FID on this few "
-        "images is biased upwards, so compare it only between runs with the same image counts.",
+        "- KID is the unbiased polynomial-kernel MMD² ×100, on the whole sets when they hold at most "
+        f"{results['options']['kid_subset_size']} images (else mean ± std over "
+        f"{results['options']['kid_subsets']} random subsets of that size). FID is biased upwards on few "
+        "images: compare it only between runs with the same image counts.",
     ]
     return "\n".join(lines) + "\n"
 
