@@ -206,6 +206,22 @@ def test_reorder_changes_run_order(photos, tmp_path, tiny_bundles):
     assert started == [ids[2], ids[1], ids[0]]
 
 
+def test_a_job_locked_by_another_engine_is_left_to_it(photos, tmp_path, tiny_bundles):
+    queue = BatchQueue()
+    busy = queue.add_job(spec_for(photos, tmp_path / "a", tiny_bundles["munit"], recursive=False))
+    free = queue.add_job(spec_for(photos, tmp_path / "b", tiny_bundles["munit"], recursive=False))
+    other = BatchQueue().job_lock(busy)  # what another process running the job holds
+    assert other.acquire()
+    BatchEngine(queue).run()
+    assert queue.job(busy).state == JobState.QUEUED and queue.job(busy).total == 0
+    assert queue.job(free).state == JobState.DONE
+    other.release()
+    BatchEngine(queue).run()
+    assert queue.job(busy).state == JobState.DONE
+    queue.remove_job(busy)
+    assert not other.path.exists() and queue.find(busy) is None
+
+
 def test_unwritable_output_fails_items_with_reason_and_pauses(photos, tmp_path, tiny_bundles):
     blocker = tmp_path / "not-a-folder"
     blocker.write_bytes(b"a file where the output folder should be")

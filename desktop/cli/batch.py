@@ -107,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
 def report(queue: BatchQueue, job_id: int, failures_csv: Path | None) -> int:
     """Print the outcome; returns the exit status."""
     job = queue.job(job_id)
+    if job.state == JobState.RUNNING:
+        print(f"job {job_id} is being run by another i2i process; its outputs go to {job.spec.output_dir}",
+              file=sys.stderr)
+        return 1
     counts = job.counts
     print(f"{job.state.value}: {counts[ItemState.DONE]} translated, {counts[ItemState.SKIPPED]} skipped, "
           f"{counts[ItemState.FAILED]} failed" + (f" ({job.message})" if job.message else ""))

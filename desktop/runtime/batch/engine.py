@@ -139,22 +139,31 @@ class BatchEngine:
     # ---- running ------------------------------------------------------------------------------
     def run(self, job_id: int | None = None) -> None:
         """Run runnable jobs in queue order in this thread (only ``job_id`` if given) until none is left
-        or a pause/stop request arrives."""
-        while True:
-            job = self.queue.next_runnable(job_id)
+        or a pause/stop request arrives. Jobs another process is running (locked) are left to it."""
+        busy_elsewhere: set[int] = set()
+        while not self._stopping.is_set():
+            job = self.queue.next_runnable(job_id, exclude=busy_elsewhere)
             if job is None:
                 return
-            if self._stopping.is_set():
-                return
-            with self._lock:
-                self._running_job = job.id
+            lock = self.queue.job_lock(job.id)
+            if not lock.acquire():
+                busy_elsewhere.add(job.id)
+                continue
             try:
-                state, message = self._run_job(job)
-            finally:
+                job = self.queue.find(job.id)  # re-read under the lock: it may have finished meanwhile
+                if job is None or not job.runnable:
+                    continue
                 with self._lock:
-                    self._running_job = None
-                    self._request = None
-            self.queue.set_job_state(job.id, state, message)
+                    self._running_job = job.id
+                try:
+                    state, message = self._run_job(job)
+                finally:
+                    with self._lock:
+                        self._running_job = None
+                        self._request = None
+                self.queue.set_job_state(job.id, state, message)
+            finally:
+                lock.release()
             self._on_state(job.id, state, message)
             if state in (JobState.PAUSED, JobState.QUEUED):
                 return

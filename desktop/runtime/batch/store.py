@@ -19,9 +19,10 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Collection, Iterator
 
 from ..paths import user_data_dir
+from .joblock import JobLock
 from .jobs import ItemState, JobSpec, JobState
 
 SCHEMA = """
@@ -71,6 +72,11 @@ class Job:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def runnable(self) -> bool:
+        """Queued, or left running by an interrupted run."""
+        return self.state in (JobState.QUEUED, JobState.RUNNING)
 
     @property
     def finished(self) -> int:
@@ -131,13 +137,19 @@ class BatchQueue:
             return int(cur.lastrowid)
 
     def job(self, job_id: int) -> Job:
+        """The job with this id (KeyError if it was removed)."""
+        job = self.find(job_id)
+        if job is None:
+            raise KeyError(f"no batch job {job_id}")
+        return job
+
+    def find(self, job_id: int) -> Job | None:
+        """The job with this id, or None."""
         with self._connect() as db:
             row = db.execute(
                 "SELECT id, position, spec, state, message, scanned FROM jobs WHERE id = ?", (job_id,)
             ).fetchone()
-            if row is None:
-                raise KeyError(f"no batch job {job_id}")
-            return self._job_from_row(db, row)
+            return None if row is None else self._job_from_row(db, row)
 
     def jobs(self) -> list[Job]:
         """All jobs in queue order."""
@@ -156,13 +168,18 @@ class BatchQueue:
             counts[ItemState(state)] = n
         return Job(row[0], row[1], JobSpec.from_json(row[2]), JobState(row[3]), row[4], bool(row[5]), counts)
 
-    def next_runnable(self, job_id: int | None = None) -> Job | None:
-        """The first job (in queue order) that is queued or was running; only ``job_id`` if given."""
-        runnable = (JobState.QUEUED.value, JobState.RUNNING.value)
+    def next_runnable(self, job_id: int | None = None, exclude: Collection[int] = ()) -> Job | None:
+        """The first job (in queue order) that is queued or was running, not in ``exclude``;
+        only ``job_id`` if given. (A job another process is running is skipped by its lock, see
+        :meth:`job_lock`.)"""
         for job in self.jobs():
-            if job.state.value in runnable and (job_id is None or job.id == job_id):
+            if job.runnable and job.id not in exclude and (job_id is None or job.id == job_id):
                 return job
         return None
+
+    def job_lock(self, job_id: int) -> JobLock:
+        """The lock an engine holds while it runs the job."""
+        return JobLock(self.path.parent / f"{self.path.stem}-locks" / f"job-{job_id}.lock")
 
     def find_unfinished(self, spec: JobSpec) -> int | None:
         """The id of a job with exactly these settings that has not finished, if any (CLI re-runs resume it)."""
@@ -196,6 +213,7 @@ class BatchQueue:
         """Forget a job and its file list (its outputs stay on disk)."""
         with self._connect() as db:
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        self.job_lock(job_id).path.unlink(missing_ok=True)
 
     # ---- items ------------------------------------------------------------------------------
     def set_items(self, job_id: int, entries: list[tuple[str, str, ItemState, str]]) -> None:
