@@ -135,4 +135,7 @@ def test_tunit_offers_typical_and_reference_styles_but_no_random_draws(qtbot, tm
         form.spec()
     form.style.setCurrentIndex(form.style.findData("typical"))
     spec = form.spec()
-    assert spec.style.kind == "code" and len(spec.style.code) == window.session.translator.style_dim
+    assert spec.style.kind == "typical"
+    window.batch.add_job(spec)  # and the job runs with it
+    qtbot.waitUntil(lambda: window.batch.table.item(0, 3).text() == "done", timeout=20000)
+    assert len(list((tmp_path / "out").glob("*.png"))) == 1

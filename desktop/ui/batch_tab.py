@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
                                QWidget)
 
 from desktop.runtime.batch import BatchEngine, BatchQueue, ItemState, Job, JobSpec, JobState, Progress, StyleSpec
-from desktop.runtime.style import RandomStyle, TypicalStyle
+from desktop.runtime.style import RandomStyle
 
 from .session import ModelSession
 from .settings import Settings
@@ -162,9 +162,10 @@ class JobForm(QGroupBox):
             if blend is None:
                 raise ValueError("no Mix blend for this model and direction yet: make one in the Mix workspace")
             return StyleSpec(kind="code", code=tuple(float(v) for v in np.ravel(blend.code)))
-        if kind in ("fixed", "typical"):
-            source = TypicalStyle() if kind == "typical" else RandomStyle(seed=self.seed.value())
-            return self._code_of_open_model(source)
+        if kind == "typical":
+            return StyleSpec(kind="typical")
+        if kind == "fixed":
+            return self._code_of_open_model(RandomStyle(seed=self.seed.value()))
         return StyleSpec(kind="random", seed=self.seed.value())
 
     def spec(self) -> JobSpec:
