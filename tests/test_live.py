@@ -193,7 +193,7 @@ def test_face_mode_translates_the_cat_face(munit, shared_data):
     assert wait_until(lambda: got.frames)
     pipe.stop()
     frame = got.frames[0]
-    box = frame.face
+    box = frame.crop
     assert box is not None and box.w < cat.shape[0]
     assert 150 <= box.x + box.w // 2 <= 406 and 50 <= box.y + box.h // 2 <= 306  # on the cat
     assert np.array_equal(frame.output[:, :box.x], cat[:, :box.x])  # outside the crop untouched

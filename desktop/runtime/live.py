@@ -41,7 +41,7 @@ class LiveFrame:
     index: int  # capture index of the source frame
     source: np.ndarray
     output: np.ndarray
-    face: Box | None  # the square that was translated in face mode, else None
+    crop: Box | None  # face mode: the square that was translated (around the face, or the centre)
     stats: LiveStats
 
 
