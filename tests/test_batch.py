@@ -6,6 +6,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -113,6 +114,31 @@ def test_run_translates_good_files_records_failures_and_never_touches_inputs(pho
     assert [p.finished for p in progress] == list(range(1, len(GOOD) + 2))
     assert progress[-1].eta_s == 0 and progress[-1].files_per_s > 0 and progress[-1].total == len(GOOD) + 1
     assert tree_hashes(photos) == before
+
+
+def test_odd_images_translate_and_broken_ones_fail_with_reasons(tmp_path, shared_data, tiny_bundles):
+    cat = read_image(sorted((shared_data / "cat2dog" / "testA").glob("*.jpg"))[0])
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    gray = cat.mean(axis=2).astype(np.uint8)
+    cv2.imwrite(str(folder / "gray.png"), gray)
+    cv2.imwrite(str(folder / "deep16.png"), (cat[..., ::-1].astype(np.uint16) * 257))
+    rgba = np.dstack([cat[..., ::-1], np.full(cat.shape[:2], 128, np.uint8)])
+    cv2.imwrite(str(folder / "alpha.png"), rgba)
+    jpeg = (shared_data / "cat2dog" / "testA" / "flickr_cat_000006.jpg").read_bytes()
+    (folder / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "text.png").write_text("not an image", encoding="utf-8")
+    queue = BatchQueue()
+    job_id = queue.add_job(JobSpec(str(folder), str(tmp_path / "out"), str(tiny_bundles["munit"]), "a2b"))
+    BatchEngine(queue).run()
+    job = queue.job(job_id)
+    assert job.state == JobState.DONE and job.counts[ItemState.DONE] == 3
+    reasons = {item.rel_path: item.reason for item in queue.failures(job_id)}
+    assert set(reasons) == {"truncated.jpg", "empty.png", "text.png"}
+    assert "truncated" in reasons["truncated.jpg"] and "empty" in reasons["empty.png"]
+    assert read_image(tmp_path / "out" / "alpha_a2b.png").shape == (*cat.shape[:2], 4)  # alpha kept
+    assert read_image(tmp_path / "out" / "deep16_a2b.png").dtype == np.uint8
 
 
 def test_random_style_is_reproducible_per_file_and_jpg_output(photos, tmp_path, tiny_bundles):
