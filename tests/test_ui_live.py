@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import Qt
 
+from desktop.runtime.frames import probe_cameras
 from desktop.runtime.images import read_image
 from ui_support import SlowTranslator, install_models, make_settings, open_window
 
@@ -76,6 +77,11 @@ def test_camera_that_cannot_open_shows_a_message_and_stays_usable(qtbot, tmp_pat
     install_models(tiny_bundles, families=("ugatit",))
     window = open_window(qtbot, make_settings(tmp_path))
     tab = window.live
+    qtbot.mouseClick(tab.refresh_button, Qt.MouseButton.LeftButton)  # probe the real camera indices
+    qtbot.waitUntil(lambda: tab.refresh_button.isEnabled(), timeout=20000)
+    found = probe_cameras()
+    assert tab.message.text() == (f"{len(found)} camera(s) found" if found else "no camera found")
+    assert tab.source_combo.count() == max(len(found), 1)  # none found: the remembered index is offered
     tab.source_combo.clear()
     tab.source_combo.addItem("Camera 97", ("camera", 97))  # no such device here
     tab.start()  # the pipeline opens the camera on its own thread and reports the failure
