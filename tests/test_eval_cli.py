@@ -78,9 +78,9 @@ def test_inception_metrics_with_a_local_torchscript_file(tiny_bundles, small_dat
     weights = save_scripted(UnitRangeInput(), tmp_path / "inception.pt")
     out = tmp_path / "eval"
     assert _run(tiny_bundles["munit"], small_data, out, "--inception-weights", str(weights),
-                "--max-images", "3") == 0
+                "--max-images", "3", "--precision", "int8") == 0
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert results["inception"]["used"]
+    assert results["inception"]["used"] and results["precision"] == "int8"
     for d in results["directions"]:
         assert d["images"] == 3
         assert np.isfinite(d["inception_kid_x100"]) and d["inception_fid"] >= 0

@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from desktop.runtime.bundle import BundleError, resolve_bundle
+from desktop.runtime.bundle import PRECISIONS, BundleError, resolve_bundle
 from desktop.runtime.images import ImageWriteError
 from desktop.runtime.translators import TranslationError, open_translator
 from trainer.eval.classifier import ClassifierConfig, get_classifier
@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--classifier-images", type=int, default=ClassifierConfig.max_per_domain,
                         help="training images per domain for the domain classifier")
     parser.add_argument("--provider", default="auto", help="onnxruntime provider (auto, cpu, cuda, directml)")
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                        help="graph variant to evaluate (falls back to fp32 where the bundle has none)")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> dict:
     config = replace(ClassifierConfig(), epochs=args.classifier_epochs, max_per_domain=args.classifier_images)
     classifier = get_classifier(data, config)
     log.info("domain classifier: %s (%s)", classifier.path, "trained now" if classifier.trained_now else "cached")
-    translator = open_translator(bundle, provider=args.provider)
+    translator = open_translator(bundle, provider=args.provider, precision=args.precision)
     tests = held_out_images(data, options)
     directions = [evaluate_direction(translator, d, splits, tests, classifier, inception, options)
                   for d in bundle.directions]
@@ -91,13 +93,15 @@ def run(args: argparse.Namespace) -> dict:
         "options": {"max_images": args.max_images, "styles": args.styles,
                     "kid_subsets": options.kid_subsets, "kid_subset_size": options.kid_subset_size},
         "classifier": {"cache": str(classifier.path), "trained_now": classifier.trained_now,
-                       "config": classifier.info["config"], "train": classifier.info,
+                       "config": classifier.info["config"],
+                       "training": {k: v for k, v in classifier.info.items() if k != "config"},
                        "feature_dim": classifier.model.feature_dim,
                        "accuracy": {d.target: d.classifier_accuracy_on_real_target for d in directions}},
         "inception": {"used": inception is not None,
                       "weights": str(inception.path) if inception else None,
                       "note": f"{inception.kind} from {inception.path}" if inception else NO_INCEPTION_NOTE},
         "provider": translator.provider_info.active,
+        "precision": translator.precision,
         "directions": [d.as_dict() for d in directions],
         "grid": grid_path.name,
         "seconds": round(time.perf_counter() - started, 1),

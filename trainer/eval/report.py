@@ -37,7 +37,7 @@ def markdown(results: dict) -> str:
     lines += [
         "",
         f"- Domain classifier ({cls['feature_dim']}-d features, {cls['config']['size']} px, trained on "
-        f"{cls['train']['images']['a']} + {cls['train']['images']['b']} training images): accuracy on the real "
+        f"{cls['training']['images']['a']} + {cls['training']['images']['b']} training images): accuracy on the real "
         f"test images {accuracy}.",
         f"- Inception metrics: {results['inception']['note']}",
         f"- Diversity: mean pairwise distance between {results['options']['styles']} random styles of the "
