@@ -124,6 +124,14 @@ def test_frames_flow_and_stop_is_clean(munit, video):
     assert pipe.latest() is got.frames[-1] and got.frames[-1].stats.latency_ms > 0
 
 
+def test_models_without_style_run_live(tiny_bundles, video):
+    ugatit = open_translator(load_bundle(tiny_bundles["ugatit"]), provider="cpu")
+    pipe, source, got = play(ugatit, video, capture_fps=200)  # the style asked for is ignored
+    assert wait_until(lambda: got.frames)
+    pipe.stop()
+    assert got.frames[0].output.shape == (48, 64, 3) and source.closed and not got.errors
+
+
 def test_slow_model_drops_stale_frames(munit, video):
     pipe, _, got = play(Slow(munit, 0.05), video, capture_fps=100)
     pipe.stop()
