@@ -6,9 +6,9 @@ Every step happens in a private temporary folder; the bundle is written (atomica
 from __future__ import annotations
 
 import datetime as dt
+import os
 import platform
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -22,7 +22,7 @@ from desktop.runtime.bundle import Bundle
 
 from .bundle_writer import write_bundle
 from .data import DatasetImages
-from .onnx_export import ExportError, export_module
+from .onnx_export import OPSET, export_module
 from .parity import check_parity, parity_summary
 from .registry import FamilyExporter, RoleGraph, exporter_for
 from .runners import OnnxRunner, graphs_by_key
@@ -64,7 +64,7 @@ def export_bundle(source: ExportSource, data: DatasetImages, options: ExportOpti
     rng = np.random.default_rng(options.seed)
     with tempfile.TemporaryDirectory(prefix="i2i-export-") as tmp:
         work = Path(tmp)
-        log(f"exporting {len(graphs)} {source.family} graphs (opset {onnx_opset()}, "
+        log(f"exporting {len(graphs)} {source.family} graphs (opset {OPSET}, "
             f"{'untrained' if source.untrained else f'iteration {source.iteration}'}"
             f"{', EMA weights' if source.ema else ''})")
         test_images = {d: data.images(d, "test", limit=4) for d in data.domains}
@@ -226,15 +226,7 @@ def _provenance(source: ExportSource, data: DatasetImages) -> dict[str, Any]:
 
 
 def _hardware() -> str:
-    import os
-
     return f"{platform.machine()} {platform.processor() or platform.system()}, {os.cpu_count()} CPUs"
-
-
-def onnx_opset() -> int:
-    from .onnx_export import OPSET
-
-    return OPSET
 
 
 def _size(path: Path) -> int:
