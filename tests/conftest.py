@@ -59,3 +59,22 @@ def tiny_archives(tmp_path_factory, tiny_bundles) -> dict[str, Path]:
             files = {p.name: p for p in folder.iterdir() if p.name != "manifest.json"}
             archives[family] = write_bundle(root / f"tiny-{family}.i2i", manifest, files, archive=True).source
     return archives
+
+
+# ---- training data (trainer tests)
+
+
+@pytest.fixture
+def tiny_cat2dog(tmp_path, shared_data) -> Path:
+    """A small copy of cat2dog in the trainA/trainB/testA/testB layout: 4 train and 2 test images per domain."""
+    import shutil
+
+    root = tmp_path / "cat2dog"
+    for split, count in (("train", 4), ("test", 2)):
+        for letter in "AB":
+            source = sorted((shared_data / "cat2dog" / f"{split}{letter}").glob("*.jpg"))[:count]
+            target = root / f"{split}{letter}"
+            target.mkdir(parents=True)
+            for path in source:
+                shutil.copy(path, target / path.name)
+    return root

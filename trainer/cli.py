@@ -2,7 +2,7 @@
 
     i2i-train --config munit_cpu.toml --data ../shared/data/cat2dog --out runs/cat2dog train.lr=2e-4
     i2i-train --out runs/cat2dog --resume            # continue exactly where the run stopped
-    torchrun --nproc-per-node 4 -m trainer.cli --config munit_paper --data DATA --out runs/big --device cuda
+    torchrun --standalone --nproc-per-node 4 -m trainer.cli --config munit_paper --data DATA --out runs/big --device cuda
 """
 from __future__ import annotations
 
@@ -53,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DatasetError, FileNotFoundError) as exc:
         print(f"i2i-train: {exc}", file=sys.stderr)
         return 2
-    print(f"checkpoint: {result.checkpoint}")
+    finally:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    if result.checkpoint is not None:  # rank 0 (the only one that saves)
+        print(f"checkpoint: {result.checkpoint}")
     return 130 if result.interrupted else 0
 
 

@@ -206,8 +206,8 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
                 lr = family.optimizers()[next(iter(family.optimizers()))].param_groups[0]["lr"]
                 log.log(iteration, {**losses, "lr": lr,
                                     "it_per_s": (iteration - start) / (time.perf_counter() - started)})
-                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k in ("dis_total", "gen_total",
-                                                                                    "recon_x")})
+                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()
+                                 if k in ("dis_total", "gen_total", "recon_x")}, refresh=False)
             if info.is_main and iteration % train_cfg["sample_every"] == 0:
                 _save_samples(family, fixed, out / "samples", iteration)
             if iteration % train_cfg["checkpoint_every"] == 0:
