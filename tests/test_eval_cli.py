@@ -5,11 +5,12 @@ import json
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
-from desktop.runtime.images import read_image
+from desktop.runtime.images import read_image, write_image
 from test_eval_inception import UnitRangeInput, save_scripted
 from trainer.eval.cli import main
 
@@ -27,6 +28,9 @@ def small_data(shared_data, tmp_path_factory) -> Path:
         for path in sorted((shared_data / "cat2dog" / split).iterdir())[:TRAIN if split.startswith("train") else TEST]:
             shutil.copy(path, root / split / path.name)
     (root / "testA" / "Thumbs.db").write_bytes(b"junk")
+    last_dog = sorted((root / "testB").glob("*.jpg"))[-1]  # becomes a non-square PNG with a non-ASCII name
+    write_image(root / "testB" / "chien_é.png", cv2.resize(read_image(last_dog), (200, 260)))
+    last_dog.unlink()
     first = sorted((root / "testA").glob("*.jpg"))[0]
     (root / "testA" / "zz_truncated.jpg").write_bytes(first.read_bytes()[:2000])
     return root

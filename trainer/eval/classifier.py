@@ -16,6 +16,7 @@ import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -89,13 +90,12 @@ class TrainedClassifier:
     info: dict
 
     @torch.no_grad()
-    def embed(self, images: np.ndarray, batch_size: int = 128) -> tuple[np.ndarray, np.ndarray]:
-        """(features [N, D], P(domain B) [N]) for uint8 RGB images [N, H, W, 3] of any square size."""
+    def embed(self, images: Sequence[np.ndarray], batch_size: int = 128) -> tuple[np.ndarray, np.ndarray]:
+        """(features [N, D], P(domain B) [N]) for uint8 RGB images of any sizes."""
         self.model.eval()
         feats, probs = [], []
         for start in range(0, len(images), batch_size):
-            x = to_input(images[start:start + batch_size], self.config.size)
-            pooled = self.model.pooled(x)
+            pooled = self.model.pooled(to_input(images[start:start + batch_size], self.config.size))
             feats.append(self.model.standardise(pooled).numpy())
             probs.append(F.softmax(self.model.head(pooled), dim=1)[:, 1].numpy())
         if not feats:
@@ -103,11 +103,11 @@ class TrainedClassifier:
         return np.concatenate(feats), np.concatenate(probs)
 
 
-def to_input(images: np.ndarray, size: int) -> torch.Tensor:
-    """uint8 [N, H, W, 3] -> float [N, 3, size, size] in [-1, 1]."""
-    if images.shape[1] != size or images.shape[2] != size:
-        images = np.stack([resize_square(image, size) for image in images])
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+def to_input(images: Sequence[np.ndarray], size: int) -> torch.Tensor:
+    """uint8 RGB images (any sizes; centre-cropped and resized where needed) -> float
+    [N, 3, size, size] in [-1, 1]."""
+    batch = np.stack([im if im.shape[:2] == (size, size) else resize_square(im, size) for im in images])
+    x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
     return x / 127.5 - 1.0
 
 

@@ -88,11 +88,11 @@ def evaluate_direction(translator: Translator, direction: Direction, splits: dic
     source_split, target_split = splits[direction.source], splits[direction.target]
     sources = tests[source_split]
     styled = translator.has_style
-    translated = np.stack([
+    translated = [
         translator.translate(image, direction.id, style=RandomStyle(seed=i) if styled else None).image[:, :, :3]
         for i, image in enumerate(tqdm(sources, desc=f"translate {direction.id}", unit="img", leave=False))
-    ])
-    real = np.stack(tests[target_split])
+    ]
+    real = tests[target_split]
     fake_feats, fake_prob_b = classifier.embed(translated)
     real_feats, real_prob_b = classifier.embed(real)
     target_is_b = target_split == "testB"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -40,19 +41,17 @@ class InceptionFeatures:
         self.kind = kind  # what the file turned out to be, for the report
 
     @torch.no_grad()
-    def embed(self, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
-        """Features [N, D] of uint8 RGB images [N, H, W, 3]."""
+    def embed(self, images: Sequence[np.ndarray], batch_size: int = 16) -> np.ndarray:
+        """Features [N, D] of uint8 RGB images. The uint8 detector gets them at their own size when all
+        sizes agree (it resizes itself); otherwise, and for the other kinds, they are resized to 299."""
+        native = self.takes_uint8 and len({im.shape for im in images}) == 1
         chunks = []
         for start in range(0, len(images), batch_size):
             batch = images[start:start + batch_size]
-            if self.takes_uint8:
-                x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2)
-                out = self.module(x, return_features=True)
-            else:
-                resized = np.stack([cv2.resize(im, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_LINEAR)
-                                    for im in batch])
-                x = torch.from_numpy(resized).permute(0, 3, 1, 2).float() / 255.0
-                out = self.module(x)
+            if not native:
+                batch = [cv2.resize(im, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_LINEAR) for im in batch]
+            x = torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2)
+            out = self.module(x, return_features=True) if self.takes_uint8 else self.module(x.float() / 255.0)
             if isinstance(out, (list, tuple)):
                 out = out[0]
             chunks.append(out.reshape(len(batch), -1).float().numpy())
