@@ -13,12 +13,16 @@ class _Signals(QObject):
 
 
 class _Job(QRunnable):
-    def __init__(self, fn: Callable[[], Any], signals: _Signals) -> None:
+    def __init__(self, fn: Callable[[], Any], signals: _Signals, still_wanted: Callable[[], bool]) -> None:
         super().__init__()
         self._fn = fn
         self._signals = signals
+        self._still_wanted = still_wanted
 
     def run(self) -> None:
+        if not self._still_wanted():  # superseded while it waited for a free thread: skip the work
+            self._signals.finished.emit(None, None)
+            return
         try:
             result, error = self._fn(), None
         except Exception as exc:  # reported to the UI as a message, never a crash
@@ -30,8 +34,9 @@ class _Job(QRunnable):
 class TaskRunner(QObject):
     """Owns pending jobs; callbacks run on the thread this object lives in (the UI thread).
 
-    Each `submit` gets a ticket; `latest_only` keys drop results of superseded requests (a newer
-    translation of the same view was asked for while an older one was running).
+    Each `submit` gets a ticket. Requests sharing a `latest_only` key supersede each other (a newer
+    translation of the same view was asked for): an older one that has not started is skipped, and
+    the result of one that was already running is dropped.
     """
 
     def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
@@ -50,7 +55,7 @@ class TaskRunner(QObject):
         self._pending[ticket] = (signals, on_done, on_error, latest_only)
         if latest_only:
             self._latest[latest_only] = ticket
-        self._pool.start(_Job(fn, signals))
+        self._pool.start(_Job(fn, signals, lambda: latest_only is None or self._latest.get(latest_only) == ticket))
         return ticket
 
     def busy(self) -> bool:

@@ -1,0 +1,45 @@
+"""The background task runner: results and errors come back on the UI thread, superseded work is skipped."""
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QThreadPool
+
+from desktop.ui.tasks import TaskRunner
+
+
+def test_results_and_errors_arrive_on_the_ui_thread(qtbot):
+    runner = TaskRunner()
+    ui_thread = threading.get_ident()
+    seen = []
+    runner.submit(lambda: threading.get_ident(), lambda worker: seen.append(("done", worker != ui_thread,
+                                                                               threading.get_ident() == ui_thread)))
+    runner.submit(lambda: 1 / 0, seen.append, lambda message: seen.append(("error", message)))
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=10000)
+    assert ("done", True, True) in seen and ("error", "division by zero") in seen
+
+
+def test_superseded_requests_are_skipped_or_dropped(qtbot):
+    pool = QThreadPool()
+    pool.setMaxThreadCount(1)
+    runner = TaskRunner(pool=pool)
+    started, release = threading.Event(), threading.Event()
+    ran, delivered = [], []
+
+    def job(name):
+        def run():
+            ran.append(name)
+            if name == "first":
+                started.set()
+                release.wait(10)
+            return name
+        return run
+
+    runner.submit(job("first"), delivered.append, latest_only="view")
+    assert started.wait(10)  # "first" holds the only thread
+    for name in ("second", "third"):
+        runner.submit(job(name), delivered.append, latest_only="view")
+    release.set()
+    qtbot.waitUntil(lambda: not runner.busy(), timeout=10000)
+    assert ran == ["first", "third"]  # "second" never started: "third" had replaced it
+    assert delivered == ["third"]     # "first" ran, but its result was stale
