@@ -52,13 +52,11 @@ def test_killed_engine_resumes_without_redoing_or_losing_files(tmp_path, shared_
 
     job = queue.job(job_id)
     assert job.state == JobState.RUNNING  # what a crash leaves behind
-    assert job.counts[ItemState.RUNNING] == 1 and job.finished == crash_at - 1
-    handled = sorted([*GOOD, "broken.jpg"])[:crash_at]  # files are handled in sorted order
-    good_handled = [rel for rel in handled if rel in GOOD]
+    assert job.counts[ItemState.RUNNING] >= 1 and job.finished == crash_at - 1
     written = {p.relative_to(out).as_posix(): (p.stat().st_mtime_ns, p.read_bytes())
                for p in out.rglob("*.png")}
-    # the crash hit right after the last handled file's write, before its bookkeeping
-    assert len(written) == len(good_handled) and handled[-1] in GOOD
+    # the crash hit right after a write, before its bookkeeping: one more output than files marked done
+    assert len(written) == job.counts[ItemState.DONE] + 1
 
     made = []
     engine = BatchEngine(queue, open_translator=lambda b, p: made.append(
@@ -71,7 +69,7 @@ def test_killed_engine_resumes_without_redoing_or_losing_files(tmp_path, shared_
     outputs = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert len(outputs) == len(GOOD)  # nothing lost, no temporary files left
     assert set(written) <= set(outputs)
-    assert made[0].calls == len(GOOD) - len(good_handled)  # nothing translated twice
+    assert made[0].calls == len(GOOD) - len(written)  # nothing translated twice
     for rel, (mtime, data) in written.items():  # the files written before the crash were not redone
         path = out / rel
         assert path.stat().st_mtime_ns == mtime and path.read_bytes() == data

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -181,54 +182,52 @@ class BatchEngine:
         except (BundleError, ImageReadError, TranslationError, OSError, ValueError, KeyError) as exc:
             return JobState.FAILED, _one_line(exc)
 
-        job = self.queue.job(job.id)
-        counts = {s: job.counts[s] for s in (ItemState.DONE, ItemState.FAILED, ItemState.SKIPPED)}
-        started = time.perf_counter()
-        handled = 0
-        write_failures = 0
-        written = 0
-        for item in self.queue.items(job.id, ItemState.PENDING):
-            if self._stopping.is_set():
-                return JobState.QUEUED, "interrupted; resumes on the next run"
-            with self._lock:
-                request = self._request
-            if request is not None:
-                return request
-            state, reason = self._process(item, spec, translator, plan)
-            if reason.startswith(WRITE_FAILURE_PREFIX):
-                write_failures += 1
-            elif state == ItemState.DONE:
-                written += 1
-                write_failures = 0
-            counts[state] += 1
-            handled += 1
-            rate = handled / max(time.perf_counter() - started, 1e-9)
-            remaining = job.total - sum(counts.values())
-            self._on_progress(
-                Progress(job.id, job.total, counts[ItemState.DONE], counts[ItemState.FAILED],
-                         counts[ItemState.SKIPPED], item.rel_path, rate, remaining / rate)
-            )
-            if write_failures >= WRITE_FAILURE_LIMIT and written == 0:
-                return JobState.PAUSED, f"paused: no output could be written ({reason})"
-        return JobState.DONE, ""
+        tally = _Tally(self.queue.job(job.id), self._on_progress)
+        outcome = JobState.DONE, ""
+        in_flight: tuple[Item, Future] | None = None  # the previous file's write, overlapping this file's model run
+        output_dir = Path(spec.output_dir)
+        with ThreadPoolExecutor(1, "batch-read") as reader, ThreadPoolExecutor(1, "batch-write") as writer:
+            for item, read in _read_ahead(reader, self.queue.items(job.id, ItemState.PENDING), spec):
+                interruption = self._interruption()
+                if interruption is not None:
+                    outcome = interruption
+                    break
+                self.queue.start_item(item.id)
+                image, reason = _translate(read, item, spec, translator, plan)
+                if in_flight is not None:
+                    self._settle(in_flight, tally)
+                    in_flight = None
+                    if tally.writes_hopeless:
+                        self.queue.finish_item(item.id, ItemState.PENDING)  # not tried: it stays to do
+                        outcome = JobState.PAUSED, f"paused: no output could be written ({tally.last_reason})"
+                        break
+                if image is None:
+                    self.queue.finish_item(item.id, ItemState.FAILED, reason)
+                    tally.add(item, ItemState.FAILED, reason)
+                else:
+                    in_flight = item, writer.submit(_write_output, output_dir / item.out_path, image)
+            if in_flight is not None:
+                self._settle(in_flight, tally)
+        return outcome
 
-    def _process(self, item: Item, spec: JobSpec, translator: Any, plan: StylePlan) -> tuple[ItemState, str]:
-        """Translate one file; returns its final state and failure reason (already stored)."""
-        self.queue.start_item(item.id)
+    def _interruption(self) -> tuple[JobState, str] | None:
+        """What the running job must do instead of its next file (stop, pause, cancel), if anything."""
+        if self._stopping.is_set():
+            return JobState.QUEUED, "interrupted; resumes on the next run"
+        with self._lock:
+            return self._request
+
+    def _settle(self, in_flight: tuple[Item, Future], tally: "_Tally") -> None:
+        """Wait for a file's write; it becomes done only now, after the atomic rename."""
+        item, future = in_flight
         try:
-            rgb = read_image(Path(spec.input_dir) / item.rel_path)
-            result = translator.translate(rgb, spec.direction, style=plan.style_for(item.rel_path), mode="fit")
-            _write_output(Path(spec.output_dir) / item.out_path, result.image)
-        except ImageReadError as exc:
-            state, reason = ItemState.FAILED, _one_line(exc)
+            future.result()
         except _WriteFailure as exc:
             state, reason = ItemState.FAILED, str(exc)
-        except Exception as exc:  # a model error on one odd image must not stop the batch
-            state, reason = ItemState.FAILED, f"translation failed: {_one_line(exc)}"
         else:
             state, reason = ItemState.DONE, ""
         self.queue.finish_item(item.id, state, reason)
-        return state, reason
+        tally.add(item, state, reason)
 
     def _scan(self, job: Job) -> None:
         """Record the job's file list: shard selection, output names, skip-existing, name collisions."""
@@ -261,6 +260,65 @@ class BatchEngine:
             self._translator_key = key
         return self._translator
 
+
+
+class _Tally:
+    """Counts of a running job, its progress reports and whether writing has any chance."""
+
+    def __init__(self, job: Job, on_progress: ProgressCallback) -> None:
+        self._job = job
+        self._on_progress = on_progress
+        self.counts = {s: job.counts[s] for s in (ItemState.DONE, ItemState.FAILED, ItemState.SKIPPED)}
+        self._started = time.perf_counter()
+        self._handled = 0
+        self._write_failures = 0
+        self._written = 0
+        self.last_reason = ""
+
+    @property
+    def writes_hopeless(self) -> bool:
+        """True after WRITE_FAILURE_LIMIT failed writes in a row with none succeeding in this run."""
+        return self._write_failures >= WRITE_FAILURE_LIMIT and self._written == 0
+
+    def add(self, item: Item, state: ItemState, reason: str) -> None:
+        if reason.startswith(WRITE_FAILURE_PREFIX):
+            self._write_failures += 1
+            self.last_reason = reason
+        elif state == ItemState.DONE:
+            self._written += 1
+            self._write_failures = 0
+        self.counts[state] += 1
+        self._handled += 1
+        rate = self._handled / max(time.perf_counter() - self._started, 1e-9)
+        remaining = self._job.total - sum(self.counts.values())
+        self._on_progress(Progress(self._job.id, self._job.total, self.counts[ItemState.DONE],
+                                   self.counts[ItemState.FAILED], self.counts[ItemState.SKIPPED],
+                                   item.rel_path, rate, remaining / rate))
+
+
+def _read_ahead(pool: ThreadPoolExecutor, items: list[Item], spec: JobSpec) -> Iterator[tuple[Item, Future]]:
+    """Each item with the future of its decoded image; the next file is read while this one is used."""
+    folder = Path(spec.input_dir)
+    waiting: tuple[Item, Future] | None = None
+    for item in items:
+        future = pool.submit(read_image, folder / item.rel_path)
+        if waiting is not None:
+            yield waiting
+        waiting = item, future
+    if waiting is not None:
+        yield waiting
+
+
+def _translate(read: Future, item: Item, spec: JobSpec, translator: Any, plan: StylePlan) -> tuple[np.ndarray | None, str]:
+    """The translated image, or None and the reason it could not be made."""
+    try:
+        rgb = read.result()
+        result = translator.translate(rgb, spec.direction, style=plan.style_for(item.rel_path), mode="fit")
+    except ImageReadError as exc:
+        return None, _one_line(exc)
+    except Exception as exc:  # a model error on one odd image must not stop the batch
+        return None, f"translation failed: {_one_line(exc)}"
+    return result.image, ""
 
 
 def _write_output(path: Path, image: np.ndarray) -> None:
