@@ -251,6 +251,17 @@ def test_a_job_locked_by_another_engine_is_left_to_it(photos, tmp_path, tiny_bun
     assert not other.path.exists() and queue.find(busy) is None
 
 
+def test_pause_from_another_process_is_honoured(photos, tmp_path, tiny_bundles):
+    queue = BatchQueue()
+    job_id = queue.add_job(spec_for(photos, tmp_path / "out", tiny_bundles["munit"]))
+    elsewhere = BatchEngine(BatchQueue())  # e.g. the app, while `i2i batch` runs the job
+    engine = BatchEngine(queue, on_progress=lambda p: p.finished == 2 and elsewhere.pause(job_id))
+    engine.run()
+    job = queue.job(job_id)
+    assert job.state == JobState.PAUSED and job.message == "paused by the user"
+    assert job.counts[ItemState.RUNNING] == 0 and 0 < job.counts[ItemState.PENDING] < job.total
+
+
 def test_unwritable_output_fails_items_with_reason_and_pauses(photos, tmp_path, tiny_bundles):
     blocker = tmp_path / "not-a-folder"
     blocker.write_bytes(b"a file where the output folder should be")

@@ -188,7 +188,7 @@ class BatchEngine:
         output_dir = Path(spec.output_dir)
         with ThreadPoolExecutor(1, "batch-read") as reader, ThreadPoolExecutor(1, "batch-write") as writer:
             for item, read in _read_ahead(reader, self.queue.items(job.id, ItemState.PENDING), spec):
-                interruption = self._interruption()
+                interruption = self._interruption(job.id)
                 if interruption is not None:
                     outcome = interruption
                     break
@@ -210,12 +210,20 @@ class BatchEngine:
                 self._settle(in_flight, tally)
         return outcome
 
-    def _interruption(self) -> tuple[JobState, str] | None:
-        """What the running job must do instead of its next file (stop, pause, cancel), if anything."""
+    def _interruption(self, job_id: int) -> tuple[JobState, str] | None:
+        """What the running job must do instead of its next file (stop, pause, cancel), if anything.
+        Requests come from this engine's controls or, through the queue, from another process."""
         if self._stopping.is_set():
             return JobState.QUEUED, "interrupted; resumes on the next run"
         with self._lock:
-            return self._request
+            if self._request is not None:
+                return self._request
+        job = self.queue.find(job_id)
+        if job is None:
+            return JobState.CANCELLED, "removed from the queue"
+        if job.state in (JobState.PAUSED, JobState.CANCELLED):
+            return job.state, job.message
+        return None
 
     def _settle(self, in_flight: tuple[Item, Future], tally: "_Tally") -> None:
         """Wait for a file's write; it becomes done only now, after the atomic rename."""
