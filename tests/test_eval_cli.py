@@ -57,6 +57,7 @@ def test_munit_bundle_end_to_end(tiny_bundles, small_data, tmp_path, capsys):
         assert d["images"] == TEST  # the corrupt file and Thumbs.db were skipped
         assert 0.0 <= d["target_rate"] <= 1.0
         assert np.isfinite(d["classifier_kid_x100"]) and d["classifier_fid"] >= 0
+        assert np.isfinite(d["classifier_kid_x100_untranslated"])
         assert d["inception_kid_x100"] is None
         assert d["diversity"]["styles"] == 3 and d["diversity"]["pixel_l1"] > 0
     assert results["classifier"]["trained_now"] and not results["inception"]["used"]

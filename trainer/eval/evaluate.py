@@ -52,6 +52,7 @@ class DirectionResult:
     classifier_kid_x100: float
     classifier_kid_x100_std: float | None
     classifier_fid: float
+    classifier_kid_x100_untranslated: float  # baseline: the source images themselves against the target
     inception_kid_x100: float | None = None
     inception_kid_x100_std: float | None = None
     inception_fid: float | None = None
@@ -107,6 +108,8 @@ def evaluate_direction(translator: Translator, direction: Direction, splits: dic
         classifier_kid_x100=kid_cls.x100[0],
         classifier_kid_x100_std=kid_cls.x100[1],
         classifier_fid=fid(fake_feats, real_feats),
+        classifier_kid_x100_untranslated=kid(classifier.embed(sources)[0], real_feats, options.kid_subsets,
+                                             options.kid_subset_size).x100[0],
     )
     if inception is not None:
         fake_inc, real_inc = inception.embed(translated), inception.embed(real)

@@ -21,16 +21,17 @@ def markdown(results: dict) -> str:
         f"{', untrained placeholder' if bundle['untrained'] else ''})",
         "",
         "| direction | test images | target-domain rate | classifier accuracy on real target | "
-        "KID×100 (classifier) | FID (classifier) | KID×100 (Inception) | FID (Inception) | "
-        "diversity: feature L2 | diversity: pixel L1 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "KID×100 (classifier) | KID×100 untranslated | FID (classifier) | KID×100 (Inception) | "
+        "FID (Inception) | diversity: feature L2 | diversity: pixel L1 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for d in results["directions"]:
         div = d["diversity"] or {}
         lines.append(
             f"| {d['source']} → {d['target']} | {d['images']} | {d['target_rate']:.1%} | "
             f"{d['classifier_accuracy_on_real_target']:.1%} | "
-            f"{_fmt(d['classifier_kid_x100'], d['classifier_kid_x100_std'])} | {_fmt(d['classifier_fid'])} | "
+            f"{_fmt(d['classifier_kid_x100'], d['classifier_kid_x100_std'])} | "
+            f"{_fmt(d['classifier_kid_x100_untranslated'])} | {_fmt(d['classifier_fid'])} | "
             f"{_fmt(d['inception_kid_x100'], d['inception_kid_x100_std'])} | {_fmt(d['inception_fid'])} | "
             f"{_fmt(div.get('feature_distance'), digits=3)} | {_fmt(div.get('pixel_l1'), digits=3)} |")
     accuracy = ", ".join(f"{split} {value:.1%}" for split, value in cls["accuracy"].items())
@@ -39,6 +40,9 @@ def markdown(results: dict) -> str:
         f"- Domain classifier ({cls['feature_dim']}-d features, {cls['config']['size']} px, trained on "
         f"{cls['training']['images']['a']} + {cls['training']['images']['b']} training images): accuracy on the real "
         f"test images {accuracy}.",
+        "- KID×100 untranslated: the source images themselves against the real target images, the "
+        "baseline a translation must beat. A high target-domain rate with a KID near or above this "
+        "baseline means the outputs fool the classifier without looking like the target (noise can).",
         f"- Inception metrics: {results['inception']['note']}",
         f"- Diversity: mean pairwise distance between {results['options']['styles']} random styles of the "
         "same input (classifier-feature L2 and pixel L1 in [0, 1]; LPIPS is not available offline).",
