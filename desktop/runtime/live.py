@@ -16,6 +16,7 @@ import numpy as np
 
 from .face import Box, FaceDetector, translate_face
 from .frames import EndOfStream
+from .providers import first_line
 from .style import ExplicitStyle
 
 JOIN_TIMEOUT_S = 10.0
@@ -255,7 +256,7 @@ class LivePipeline:
             self._source.open()
             self._warm_up()
         except Exception as exc:
-            self._fail(f"cannot start: {_one_line(exc)}")
+            self._fail(f"cannot start: {first_line(exc)}")
             self._close_source()
             return
         try:
@@ -276,7 +277,7 @@ class LivePipeline:
         except EndOfStream:
             self._on_ended()
         except Exception as exc:
-            self._fail(f"the video source stopped: {_one_line(exc)}")
+            self._fail(f"the video source stopped: {first_line(exc)}")
         finally:
             if self._stop.is_set():
                 self._close_source()
@@ -289,7 +290,7 @@ class LivePipeline:
             try:
                 frame = self._translate(captured)
             except Exception as exc:
-                self._fail(f"the model failed on a frame: {_one_line(exc)}")
+                self._fail(f"the model failed on a frame: {first_line(exc)}")
                 return
             self._latest = frame
             self._on_frame(frame)
@@ -322,7 +323,3 @@ class LivePipeline:
         self._latency_ms = (done - captured.at) * 1000
         return LiveFrame(captured.index, captured.image, output, box, self.stats)
 
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

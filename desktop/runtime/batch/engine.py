@@ -17,6 +17,7 @@ import numpy as np
 
 from ..bundle import BundleError, resolve_bundle
 from ..images import ImageReadError, ImageWriteError, read_image, write_image
+from ..providers import first_line
 from ..translators.base import TranslationError
 from .jobs import ItemState, JobSpec, JobState
 from .scan import list_inputs, output_relpath, select_shard
@@ -180,7 +181,7 @@ class BatchEngine:
             self.queue.recover_running(job.id, Path(spec.output_dir))
             plan = StylePlan(translator, spec)
         except (BundleError, ImageReadError, TranslationError, OSError, ValueError, KeyError) as exc:
-            return JobState.FAILED, _one_line(exc)
+            return JobState.FAILED, first_line(exc)
 
         tally = _Tally(self.queue.job(job.id), self._on_progress)
         outcome = JobState.DONE, ""
@@ -323,9 +324,9 @@ def _translate(read: Future, item: Item, spec: JobSpec, translator: Any, plan: S
         rgb = read.result()
         result = translator.translate(rgb, spec.direction, style=plan.style_for(item.rel_path), mode="fit")
     except ImageReadError as exc:
-        return None, _one_line(exc)
+        return None, first_line(exc)
     except Exception as exc:  # a model error on one odd image must not stop the batch
-        return None, f"translation failed: {_one_line(exc)}"
+        return None, f"translation failed: {first_line(exc)}"
     return result.image, ""
 
 
@@ -340,10 +341,6 @@ def _write_output(path: Path, image: np.ndarray) -> None:
     except ImageWriteError as exc:
         raise _WriteFailure(f"{WRITE_FAILURE_PREFIX}: {exc}") from None
 
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _default_open_translator(bundle: Any, provider: str) -> Any:
