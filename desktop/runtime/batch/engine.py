@@ -18,7 +18,7 @@ import numpy as np
 from ..bundle import BundleError, resolve_bundle
 from ..images import ImageReadError, ImageWriteError, read_image, write_image
 from ..providers import first_line
-from ..translators.base import TranslationError
+from ..translators import TranslationError, open_translator
 from .jobs import ItemState, JobSpec, JobState
 from .scan import list_inputs, output_relpath, select_shard
 from .store import BatchQueue, Item, Job
@@ -344,6 +344,4 @@ def _write_output(path: Path, image: np.ndarray) -> None:
 
 
 def _default_open_translator(bundle: Any, provider: str) -> Any:
-    from ..translators import open_translator
-
     return open_translator(bundle, provider=provider)
