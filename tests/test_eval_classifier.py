@@ -9,6 +9,7 @@ import torch
 
 from trainer.eval.classifier import ClassifierConfig, get_classifier
 from trainer.eval.data import DomainFolders, EvalDataError, load_stack, open_data
+from trainer.eval.metrics import fid, kid
 
 SMALL = ClassifierConfig(size=32, width=16, epochs=6, batch_size=32, lr=3e-3, max_per_domain=100)
 
@@ -103,3 +104,17 @@ def test_data_folder_errors_are_clear(tmp_path):
     (tmp_path / "trainA" / "Thumbs.db").write_bytes(b"x")
     with pytest.raises(EvalDataError, match="trainA: no images"):
         open_data(tmp_path)
+
+
+def test_feature_kid_is_small_within_a_domain_and_large_across(trained, cat2dog):
+    classifier, _ = trained
+
+    def feats(split: str, first: int, count: int = 40) -> np.ndarray:
+        return classifier.embed(load_stack(cat2dog.files[split][first:first + count], SMALL.size))[0]
+
+    dogs_test, cats_test = feats("testB", 0), feats("testA", 0)
+    dogs_train = feats("trainB", 500)  # not among the images the classifier was trained on
+    within = kid(dogs_test, dogs_train).mean
+    across = kid(dogs_test, cats_test).mean
+    assert across > 5 * max(within, 0.01)
+    assert fid(dogs_test, cats_test) > 2 * fid(dogs_test, dogs_train)

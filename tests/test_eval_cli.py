@@ -15,7 +15,7 @@ from test_eval_inception import UnitRangeInput, save_scripted
 from trainer.eval.cli import main
 
 TRAIN, TEST = 12, 4
-FAST = ["--classifier-epochs", "1", "--classifier-images", str(TRAIN), "--styles", "3"]
+FAST = ["--classifier-epochs", "1", "--classifier-images", str(TRAIN), "--styles", "3", "--threads", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +37,11 @@ def small_data(shared_data, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
+def restore_threads():
+    """The runs below ask for one torch thread (tiny classifier; other tests share the cores)."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny classifier; other tests share the two cores
     yield
+    assert torch.get_num_threads() == 1
     torch.set_num_threads(threads)
 
 

@@ -14,6 +14,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import torch
+
 from desktop.runtime.bundle import PRECISIONS, BundleError, resolve_bundle
 from desktop.runtime.images import ImageWriteError
 from desktop.runtime.translators import TranslationError, open_translator
@@ -47,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--provider", default="auto", help="onnxruntime provider (auto, cpu, cuda, directml)")
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
                         help="graph variant to evaluate (falls back to fp32 where the bundle has none)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads for the classifier and Inception (0: torch's default)")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
@@ -68,6 +72,8 @@ def _grid_title(result) -> str:
 def run(args: argparse.Namespace) -> dict:
     """Evaluate as the arguments say; returns the results written to ``results.json``."""
     started = time.perf_counter()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     if args.max_images is not None and args.max_images < 2:
         raise EvalSetupError("--max-images must be at least 2")
     data = open_data(args.data)
