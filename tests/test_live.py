@@ -11,7 +11,8 @@ import pytest
 from desktop.runtime.bundle import load_bundle
 from desktop.runtime.frames import EndOfStream, VideoFileSource
 from desktop.runtime.live import FrameSlot, LivePipeline
-from desktop.runtime.style import RandomStyle
+from desktop.runtime.images import read_image
+from desktop.runtime.style import ExplicitStyle, RandomStyle, ReferenceStyle
 from desktop.runtime.translators import open_translator
 
 WAIT_S = 60  # generous upper bounds for waits; never a timing assertion
@@ -169,6 +170,22 @@ def test_style_change_reruns_last_frame(munit, video):
     old, new = got.frames[-2], got.frames[-1]
     assert new.index == 39 and np.array_equal(new.source, got.frames[-1].source)
     assert not np.array_equal(new.output, old.output)
+
+
+def test_direction_change_resolves_the_reference_style_again(munit, video, shared_data):
+    dog = read_image(sorted((shared_data / "cat2dog" / "testB").glob("*.jpg"))[0])
+    pipe, _, got = play(munit, video, capture_fps=200)
+    assert wait_until(lambda: pipe.stats.produced + pipe.stats.dropped == pipe.stats.captured
+                      and len(got.frames) == pipe.stats.produced)
+    for change in (lambda: pipe.set_style(ReferenceStyle(dog)), lambda: pipe.set_direction("b2a")):
+        before = len(got.frames)
+        change()  # each change re-runs the last frame once
+        assert wait_until(lambda: len(got.frames) > before)
+    pipe.stop()
+    last = got.frames[-1]
+    code = munit.style_code(ReferenceStyle(dog), "b2a")  # the dog's style as domain a's encoder sees it
+    expected = munit.translate(last.source, "b2a", style=ExplicitStyle(code), mode="fit").image
+    assert np.array_equal(last.output, expected)
 
 
 def test_face_mode_translates_the_cat_face(munit, shared_data):

@@ -148,7 +148,8 @@ class LivePipeline:
         self._slot = FrameSlot()
         self._stop = threading.Event()
         self._settings_lock = threading.Lock()
-        self._style: Any = None
+        self._style_source: Any = None  # what the caller asked for
+        self._style: Any = None  # the code it stands for in the current direction
         self._detector: FaceDetector | None = None
         self._face_mode = False
         self._threads: list[threading.Thread] = []
@@ -167,12 +168,20 @@ class LivePipeline:
     # ---- controls (any thread) ------------------------------------------------------------------
     def set_style(self, style: Any) -> None:
         """Use this style source from the next frame on. A random style is drawn once here, so the
-        output does not flicker between frames; models without style ignore it."""
+        output does not flicker between frames; models without style ignore it. Raises ValueError for
+        a style the model cannot make (e.g. a random draw for TUNIT), keeping the previous style."""
+        self._apply(style, self._direction)
+
+    def set_direction(self, direction: str) -> None:
+        """Translate the other way from the next frame on (the style source is resolved again)."""
+        self._apply(self._style_source, direction)
+
+    def _apply(self, style: Any, direction: str) -> None:
         code = None
         if style is not None and self._translator.has_style:
-            code = ExplicitStyle(np.asarray(self._translator.style_code(style, self._direction)))
+            code = ExplicitStyle(np.asarray(self._translator.style_code(style, direction)))
         with self._settings_lock:
-            self._style = code
+            self._style_source, self._style, self._direction = style, code, direction
         self.rerun_last()
 
     def set_face_mode(self, kind: str | None) -> None:
@@ -182,11 +191,6 @@ class LivePipeline:
         with self._settings_lock:
             self._face_mode = kind is not None
             self._detector = detector
-        self.rerun_last()
-
-    def set_direction(self, direction: str) -> None:
-        with self._settings_lock:
-            self._direction = direction
         self.rerun_last()
 
     def rerun_last(self) -> None:
