@@ -302,6 +302,8 @@ def test_listing_and_shards_partition_the_folder(photos):
     files = list_inputs(photos, recursive=True)
     assert files == sorted([*GOOD, "broken.jpg"])
     assert list_inputs(photos, recursive=False) == sorted(["broken.jpg", "cat_01.jpg", "cat_02.jpg", "chat_été_猫.jpg"])
+    # an output folder inside the input folder is never read back as input
+    assert list_inputs(photos, recursive=True, exclude=photos / "sub") == list_inputs(photos, recursive=False)
     names = [f"dir{i % 7}/img_{i:05d}.jpg" for i in range(1000)]
     shards = [select_shard(names, (k, 4)) for k in range(1, 5)]
     assert sorted(sum(shards, [])) == sorted(names)  # each file in exactly one shard
