@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from desktop.runtime.paths import user_models_dir
+from desktop.runtime.bundle import load_bundle
+from desktop.runtime.paths import default_model_name, shipped_models_dir, user_models_dir
 from desktop.ui import app
 from desktop.ui.main_window import about_text
 from desktop.ui.platform_check import XCB_LIBRARIES, display_problem
@@ -50,7 +51,7 @@ def test_main_exits_with_the_message_instead_of_aborting(monkeypatch, capsys):
 
 def test_model_picker_lists_broken_bundle_and_labels_untrained(qtbot, tmp_path, tiny_bundles):
     install_models(tiny_bundles)
-    window = open_window(qtbot, make_settings(tmp_path))
+    window = open_window(qtbot, make_settings(tmp_path))  # nothing remembered: the shipped default opens
     labels = window.bar.model_labels()
     broken = [label for label in labels if label.startswith(BROKEN_NAME)]
     assert len(broken) == 1 and "broken" in broken[0]
@@ -60,19 +61,21 @@ def test_model_picker_lists_broken_bundle_and_labels_untrained(qtbot, tmp_path, 
     error = next(e.error for e in window.session.models if e.name == BROKEN_NAME)
     assert error and combo.model().item(row).toolTip() == error  # the full reason, on hover
     assert error[:40] in broken[0]
-    assert window.session.entry.name == "tiny-munit"  # first usable one, the default is not installed
-    assert "untrained placeholder" in combo.currentText()
-    assert "untrained placeholder" in window.model_status.text()
+    entry = window.session.entry
+    assert entry.name == default_model_name() and entry.path.parent == shipped_models_dir()
+    assert ("untrained" in combo.currentText().lower()) == entry.untrained
+    assert ("untrained" in window.model_status.text().lower()) == entry.untrained
+    assert "untrained" in combo.itemText(combo.findData("tiny-munit")).lower()
     directions = [window.bar.direction_combo.itemText(i) for i in range(window.bar.direction_combo.count())]
     assert directions == ["cat -> dog", "dog -> cat"]
     assert window.provider_status.text().startswith("running on cpu, fp32")
-    about = about_text(window.session.translator.bundle, window.session.translator.provider_info)
+    about = about_text(load_bundle(tiny_bundles["munit"]), window.session.translator.provider_info)
     assert "UNTRAINED PLACEHOLDER" in about and "Test fixture, no licence needed." in about
 
 
 def test_provider_fallback_is_shown(qtbot, tmp_path, tiny_bundles):
     install_models(tiny_bundles, families=("ugatit",))
-    window = open_window(qtbot, make_settings(tmp_path))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-ugatit"))
     combo = window.bar.provider_combo
     first = window.session.translator
     combo.setCurrentIndex(combo.findData("cuda"))  # not in the CPU build used by the tests
@@ -84,7 +87,7 @@ def test_provider_fallback_is_shown(qtbot, tmp_path, tiny_bundles):
 
 def test_settings_persist_across_a_new_window(qtbot, tmp_path, tiny_bundles):
     install_models(tiny_bundles)
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, model="tiny-munit")
     window = open_window(qtbot, settings)
     combo = window.bar.model_combo
     first = window.session.translator
@@ -109,7 +112,7 @@ def test_settings_persist_across_a_new_window(qtbot, tmp_path, tiny_bundles):
 
 def test_import_bundle_copies_a_valid_one_and_reports_a_broken_one(qtbot, tmp_path, tiny_bundles):
     install_models(tiny_bundles, families=("munit",))
-    window = open_window(qtbot, make_settings(tmp_path))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-munit"))
     bad = tmp_path / "bad-bundle"
     shutil.copytree(tiny_bundles["ugatit"], bad)
     next(bad.glob("*.onnx")).write_bytes(b"not onnx")
@@ -125,7 +128,7 @@ def test_import_bundle_copies_a_valid_one_and_reports_a_broken_one(qtbot, tmp_pa
 
 def test_precision_picker_opens_the_int8_variant_and_remembers_it(qtbot, tmp_path, tiny_bundles):
     install_models(tiny_bundles, families=("munit",))  # the tiny MUNIT has fp16 and int8 variants
-    window = open_window(qtbot, make_settings(tmp_path))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-munit"))
     combo = window.bar.precision_combo
     assert [combo.itemText(i) for i in range(combo.count())] == ["fp32", "fp16", "int8"]
     first = window.session.translator
@@ -138,9 +141,10 @@ def test_precision_picker_opens_the_int8_variant_and_remembers_it(qtbot, tmp_pat
     assert again.session.translator.precision == "int8"
 
 
-def test_window_without_any_usable_model_stays_usable(qtbot, tmp_path, tiny_bundles):
+def test_window_without_any_usable_model_stays_usable(qtbot, tmp_path, tiny_bundles, monkeypatch):
     from desktop.ui.main_window import MainWindow
 
+    monkeypatch.setattr("desktop.runtime.bundle.shipped_models_dir", lambda: tmp_path / "no-shipped-models")
     install_models(tiny_bundles, families=())  # only the broken bundle
     window = MainWindow(make_settings(tmp_path))
     qtbot.addWidget(window)
@@ -151,3 +155,13 @@ def test_window_without_any_usable_model_stays_usable(qtbot, tmp_path, tiny_bund
     assert window.mix.canvas is None and window.batch.form.model.count() == 0
     window.file.open_paths([tmp_path / "settings.ini"])  # not an image: refused with a message
     assert window.file.files.count() == 0 and "not an image" in window.file.message.text()
+
+
+def test_untrained_label_is_added_once():
+    from types import SimpleNamespace
+
+    from desktop.ui.session import untrained_label
+
+    assert untrained_label(SimpleNamespace(untrained=True, title="Cat <-> Dog")) == " (untrained placeholder)"
+    assert untrained_label(SimpleNamespace(untrained=True, title="Cat <-> Dog (untrained placeholder)")) == ""
+    assert untrained_label(SimpleNamespace(untrained=False, title="Cat <-> Dog")) == ""

@@ -21,7 +21,7 @@ def _cat_images(shared_data, tmp_path, count=2):
 
 def test_translate_pick_a_style_and_save(qtbot, tmp_path, tiny_bundles, shared_data):
     install_models(tiny_bundles, families=("munit",))
-    window = open_window(qtbot, make_settings(tmp_path))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-munit"))
     tab = window.file
     window.tabs.setCurrentWidget(tab)
     inputs = [tmp_path.joinpath(p) for p in _cat_images(shared_data, tmp_path)]
@@ -64,7 +64,7 @@ def test_translate_pick_a_style_and_save(qtbot, tmp_path, tiny_bundles, shared_d
 
 def test_seed_is_reproducible_and_reference_style_gives_one_output(qtbot, tmp_path, tiny_bundles, shared_data):
     install_models(tiny_bundles, families=("munit",))
-    window = open_window(qtbot, make_settings(tmp_path))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-munit"))
     tab = window.file
     inputs = _cat_images(shared_data, tmp_path, count=1)
     tab.count.setValue(2)
@@ -88,7 +88,7 @@ def test_seed_is_reproducible_and_reference_style_gives_one_output(qtbot, tmp_pa
 
 def test_drop_a_corrupt_file_and_a_model_without_style(qtbot, tmp_path, tiny_bundles, shared_data):
     install_models(tiny_bundles, families=("ugatit",))
-    window = open_window(qtbot, make_settings(tmp_path))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-ugatit"))
     tab = window.file
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
@@ -116,7 +116,7 @@ def test_drop_a_corrupt_file_and_a_model_without_style(qtbot, tmp_path, tiny_bun
 
 def test_tunit_offers_typical_and_reference_styles_but_no_random_draws(qtbot, tmp_path, tiny_bundles, shared_data):
     install_models(tiny_bundles, families=("tunit",))
-    window = open_window(qtbot, make_settings(tmp_path))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-tunit"))
     directions = [window.bar.direction_combo.itemText(i) for i in range(window.bar.direction_combo.count())]
     assert directions[0] == "any image -> cluster 0"
     panel = window.file.style_panel

@@ -36,7 +36,7 @@ def _live_threads():
 
 def test_video_file_frames_reach_the_view_and_stop_is_clean(qtbot, tmp_path, tiny_bundles):
     install_models(tiny_bundles, families=("munit",))
-    window = open_window(qtbot, make_settings(tmp_path))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-munit"))
     tab = window.live
     tab.set_video(_video(tmp_path / "clip.mp4"))
     assert tab.source_combo.currentText() == "Video: clip.mp4"
@@ -75,7 +75,7 @@ def test_video_file_frames_reach_the_view_and_stop_is_clean(qtbot, tmp_path, tin
 
 def test_camera_that_cannot_open_shows_a_message_and_stays_usable(qtbot, tmp_path, tiny_bundles):
     install_models(tiny_bundles, families=("ugatit",))
-    window = open_window(qtbot, make_settings(tmp_path))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-ugatit"))
     tab = window.live
     qtbot.mouseClick(tab.refresh_button, Qt.MouseButton.LeftButton)  # probe the real camera indices
     qtbot.waitUntil(lambda: tab.refresh_button.isEnabled(), timeout=20000)
@@ -99,7 +99,7 @@ def test_camera_that_cannot_open_shows_a_message_and_stays_usable(qtbot, tmp_pat
 
 def test_a_slow_model_drops_stale_frames_and_the_overlay_says_so(qtbot, tmp_path, tiny_bundles):
     install_models(tiny_bundles, families=("ugatit",))
-    window = open_window(qtbot, make_settings(tmp_path))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-ugatit"))
     window.session.translator = SlowTranslator(window.session.translator, delay_s=0.15)  # ~6 fps vs 30
     tab = window.live
     tab.set_video(_video(tmp_path / "clip.mp4", frames=60))

@@ -24,7 +24,7 @@ def _drag(view, start, end, steps=5):
 
 def test_handle_drag_updates_weights_and_preview(qtbot, tmp_path, tiny_bundles, shared_data):
     install_models(tiny_bundles, families=("munit",))
-    window = open_window(qtbot, make_settings(tmp_path))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-munit"))
     tab = window.mix
     window.tabs.setCurrentWidget(tab)
     window.show()
@@ -71,7 +71,7 @@ def test_handle_drag_updates_weights_and_preview(qtbot, tmp_path, tiny_bundles, 
 
 def test_mix_is_disabled_for_a_model_without_style(qtbot, tmp_path, tiny_bundles):
     install_models(tiny_bundles, families=("ugatit",))
-    window = open_window(qtbot, make_settings(tmp_path))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-ugatit"))
     assert window.mix.canvas is None
     assert "no style" in window.mix.message.text()
     assert not window.mix.buttons["typical"].isEnabled()

@@ -27,9 +27,13 @@ def install_models(tiny_bundles: dict[str, Path], families=("munit", "ugatit", "
     return models
 
 
-def make_settings(folder: Path) -> Settings:
-    """Settings stored in an INI file under `folder` (never the user's real settings)."""
-    return Settings(QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
+def make_settings(folder: Path, model: str | None = None) -> Settings:
+    """Settings stored in an INI file under `folder` (never the user's real settings); `model` makes
+    that bundle the remembered one, so the window opens it instead of the shipped default."""
+    settings = Settings(QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
+    if model is not None:
+        settings.set_model(model)
+    return settings
 
 
 def open_window(qtbot, settings: Settings, timeout: int = 20000):

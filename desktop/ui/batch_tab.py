@@ -115,12 +115,13 @@ class JobForm(QGroupBox):
         form.addRow("", self.skip_existing)
         form.addRow(self.add_button)
         session.modelsChanged.connect(lambda _e: self.show_models())
-        session.translatorChanged.connect(lambda _t: self.show_models())
+        session.translatorChanged.connect(lambda _t: self.show_models(select=session.entry.name))
         self.model.currentIndexChanged.connect(lambda _i: self._show_directions())
         self.show_models()
 
-    def show_models(self) -> None:
-        current = self.model.currentData() or (self.session.entry.name if self.session.entry else "")
+    def show_models(self, select: str | None = None) -> None:
+        """List the usable models; keep the chosen one, or select `select` (the model the window opened)."""
+        current = select or self.model.currentData() or (self.session.entry.name if self.session.entry else "")
         self.model.blockSignals(True)
         self.model.clear()
         for entry in self.session.models:

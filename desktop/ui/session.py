@@ -30,7 +30,9 @@ class ModelEntry:
 
 
 def untrained_label(bundle) -> str:
-    return " (untrained placeholder)" if bundle.untrained else ""
+    """" (untrained placeholder)" for bundles made from random weights, unless the title says so already."""
+    said = "untrained" in (bundle.title or "").lower()
+    return " (untrained placeholder)" if bundle.untrained and not said else ""
 
 
 def direction_label(bundle, direction) -> str:
