@@ -27,17 +27,25 @@ def list_inputs(input_dir: Path, recursive: bool, exclude: Path | None = None) -
     if not input_dir.is_dir():
         raise FileNotFoundError(f"input folder not found: {input_dir}")
     walker = input_dir.rglob("*") if recursive else input_dir.iterdir()
-    excluded = exclude.resolve() if exclude is not None else None
+    excluded = _parts_inside(exclude, input_dir) if exclude is not None else None
     found = []
     for path in walker:
         rel = path.relative_to(input_dir)
         if any(part.startswith(".") for part in rel.parts[:-1]):
             continue
-        if excluded is not None and excluded in path.resolve().parents:
+        if excluded and rel.parts[: len(excluded)] == excluded:
             continue
         if path.is_file() and is_candidate(path):
             found.append(rel.as_posix())
     return sorted(found)
+
+
+def _parts_inside(folder: Path, root: Path) -> tuple[str, ...] | None:
+    """``folder`` as path parts relative to ``root``, or None when it is not inside it."""
+    try:
+        return folder.resolve().relative_to(root.resolve()).parts
+    except ValueError:
+        return None
 
 
 def shard_of(rel_path: str, count: int) -> int:
