@@ -69,7 +69,7 @@ def test_munit_bundle_end_to_end(tiny_bundles, small_data, tmp_path, capsys):
     assert grid.shape[1] > 3 * 128 and grid.shape[0] > 2 * TEST * 128  # 2 directions x 4 rows, 1 + 3 columns
     assert grid.std() > 10  # photos and translations, not a blank canvas
     table = (out / "results.md").read_text(encoding="utf-8")
-    assert "| cat → dog | 4 |" in table and "| dog → cat | 4 |" in table
+    assert "| cat → dog | 4 |" in table and "| dog → cat | 4 |" in table and "(grid.png)" in table
     printed = capsys.readouterr().out
     assert "Inception KID/FID skipped" in printed and "target-domain rate" in printed
 

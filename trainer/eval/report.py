@@ -51,6 +51,7 @@ def markdown(results: dict) -> str:
         f"{results['options']['kid_subsets']} random subsets of that size). FID is biased upwards on few "
         "images: compare it only between runs with the same image counts.",
     ]
+    lines += ["", f"![{bundle['name']}: inputs and translations]({results['grid']})"]
     return "\n".join(lines) + "\n"
 
 
