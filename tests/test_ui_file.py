@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from desktop.runtime.images import ImageWriteError, read_image
 from ui_support import install_models, make_settings, open_window
@@ -139,3 +140,20 @@ def test_tunit_offers_typical_and_reference_styles_but_no_random_draws(qtbot, tm
     window.batch.add_job(spec)  # and the job runs with it
     qtbot.waitUntil(lambda: window.batch.table.item(0, 3).text() == "done", timeout=20000)
     assert len(list((tmp_path / "out").glob("*.png"))) == 1
+
+
+def test_save_into_an_unwritable_folder_says_so_and_keeps_the_outputs(qtbot, tmp_path, tiny_bundles, shared_data,
+                                                                       monkeypatch):
+    install_models(tiny_bundles, families=("ugatit",))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-ugatit"))
+    tab = window.file
+    tab.open_paths(_cat_images(shared_data, tmp_path, count=1))
+    qtbot.waitUntil(lambda: len(tab.outputs) == 1, timeout=20000)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")  # root can write anywhere; a file in the path cannot be got round
+    warnings = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(blocker / "out"))
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warnings.append(text))
+    qtbot.mouseClick(tab.save_all_button, Qt.MouseButton.LeftButton)
+    assert tab.message.text().startswith("not saved:") and len(warnings) == 1
+    assert len(tab.outputs) == 1 and tab.save_all_button.isEnabled()
