@@ -2,6 +2,7 @@
 as it is dragged with the mouse; the blend reaches File; the path exports as a GIF."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
@@ -67,6 +68,11 @@ def test_handle_drag_updates_weights_and_preview(qtbot, tmp_path, tiny_bundles, 
     qtbot.waitUntil(lambda: len(written) == 1, timeout=20000)
     with Image.open(written[0]) as gif:
         assert gif.n_frames >= 6 and gif.size == (before_image.shape[1], before_image.shape[0])
+    tab.export_path(tmp_path / "path.mp4", on_done=written.append)
+    qtbot.waitUntil(lambda: len(written) == 2, timeout=20000)
+    video = cv2.VideoCapture(str(written[1]))
+    assert video.isOpened() and int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+    video.release()
 
 
 def test_mix_is_disabled_for_a_model_without_style(qtbot, tmp_path, tiny_bundles):
