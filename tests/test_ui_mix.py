@@ -63,6 +63,15 @@ def test_handle_drag_updates_weights_and_preview(qtbot, tmp_path, tiny_bundles, 
     assert np.allclose(panel.style().code, tab.canvas.code_at(tab.handle))
 
     written = []
+    random_anchor = next(i for i, a in enumerate(tab.canvas.anchors) if a.kind == "random")
+    assert not tab.buttons["remove"].isEnabled()
+    point = tab.view.to_widget(tab.canvas.anchors[random_anchor].position)
+    qtbot.mouseClick(tab.view, Qt.MouseButton.LeftButton, pos=QPoint(round(point.x()), round(point.y())))
+    assert tab.view.selected == random_anchor and tab.buttons["remove"].isEnabled()
+    qtbot.mouseClick(tab.buttons["remove"], Qt.MouseButton.LeftButton)
+    assert [a.kind for a in tab.canvas.anchors].count("random") == 0 and len(tab.canvas.anchors) == 2
+    assert abs(sum(tab.weights()) - 1) < 1e-6
+
     tab.steps.setValue(6)
     tab.export_path(tmp_path / "path.gif", on_done=written.append)
     qtbot.waitUntil(lambda: len(written) == 1, timeout=20000)

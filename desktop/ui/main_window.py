@@ -221,6 +221,7 @@ class MainWindow(QMainWindow):
         self.bar.show_precisions(translator)
         self.provider_status.setText(self.bar.show_provider(translator))
         self.model_status.setText(entry.label)
+        self.setWindowTitle(f"i2i Studio - {entry.label}")
         self.model_status.setStyleSheet("color: #e65100;" if entry.untrained else "")
         self.statusBar().showMessage(f"opened {entry.label}", 4000)
 

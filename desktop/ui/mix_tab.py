@@ -104,6 +104,7 @@ class MixTab(QWidget):
         self.buttons["export"].clicked.connect(self._export_clicked)
         self.view.handleMoved.connect(self.move_handle)
         self.view.anchorMoved.connect(self._anchor_moved)
+        self.view.anchorSelected.connect(lambda _index: self._enable())
         session.translatorChanged.connect(lambda _t: self.reset())
         session.directionChanged.connect(lambda _d: self.reset())
         self.reset()
