@@ -226,7 +226,14 @@ def _provenance(source: ExportSource, data: DatasetImages) -> dict[str, Any]:
 
 
 def _hardware() -> str:
-    return f"{platform.machine()} {platform.processor() or platform.system()}, {os.cpu_count()} CPUs"
+    """CPU model (from /proc/cpuinfo where there is one), architecture and CPU count."""
+    cpu = platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text(errors="replace").splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    return f"{cpu or platform.system()} ({platform.machine()}), {os.cpu_count()} CPUs"
 
 
 def _size(path: Path) -> int:
