@@ -87,20 +87,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"resuming job {job_id} where it stopped", file=sys.stderr)
         queue.set_job_state(job_id, JobState.QUEUED)
 
-    with tqdm(unit="img", desc=f"{spec.direction}", dynamic_ncols=True) as bar:
-        def show(progress: Progress) -> None:
-            bar.total = progress.total
-            bar.n = progress.finished
-            bar.set_postfix(failed=progress.failed, skipped=progress.skipped, refresh=False)
-            bar.refresh()
+    bar: tqdm | None = None
 
-        engine = BatchEngine(queue, on_progress=show)
-        try:
-            engine.run(job_id)
-        except KeyboardInterrupt:
-            queue.set_job_state(job_id, JobState.QUEUED, "interrupted")
-            print("\ninterrupted: run the same command again to resume", file=sys.stderr)
-            return 130
+    def show(progress: Progress) -> None:
+        nonlocal bar
+        if bar is None:  # created at the first file, so loading the model and listing files are not timed
+            bar = tqdm(total=progress.total, initial=progress.finished - 1, unit="img", desc=spec.direction,
+                       dynamic_ncols=True)
+        bar.set_postfix(failed=progress.failed, skipped=progress.skipped, refresh=False)
+        bar.update(progress.finished - bar.n)
+
+    engine = BatchEngine(queue, on_progress=show)
+    try:
+        engine.run(job_id)
+    except KeyboardInterrupt:
+        queue.set_job_state(job_id, JobState.QUEUED, "interrupted")
+        print("\ninterrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
     return report(queue, job_id, args.failures)
 
 
