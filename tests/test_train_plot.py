@@ -1,0 +1,38 @@
+"""The loss-curve plot reads a real metrics.csv and writes a PNG that decodes."""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from trainer.metrics import MetricsLog, read_metrics
+from trainer.plot_metrics import main, moving_average
+
+
+def test_moving_average_is_a_trailing_mean():
+    np.testing.assert_allclose(moving_average(np.array([1.0, 3.0, 5.0, 7.0]), 2), [1.0, 2.0, 4.0, 6.0])
+
+
+def test_plot_from_metrics_csv(tmp_path):
+    log = MetricsLog(tmp_path, 0, tensorboard=False)
+    for i in range(1, 31):
+        log.log(i, {"dis_total": 4 - i / 10, "gen_adv": 1 + math.sin(i), "recon_x": 1 / i, "recon_s": 0.5,
+                    "recon_c": 2 / i, "gen_total": 20 / i})
+    log.close()
+    assert [row["iteration"] for row in read_metrics(tmp_path / "metrics.csv")] == list(range(1, 31))
+    out = tmp_path / "figures" / "losses.png"
+    assert main([str(tmp_path), "--out", str(out), "--smooth", "5"]) == 0
+    image = cv2.imread(str(out))
+    assert image is not None and image.shape[1] > image.shape[0] > 100
+    assert main([str(tmp_path / "missing")]) == 2
+
+
+def test_resumed_log_drops_rows_after_the_checkpoint(tmp_path):
+    log = MetricsLog(tmp_path, 0, tensorboard=False)
+    for i in range(1, 6):
+        log.log(i, {"loss": float(i)})
+    log.close()
+    MetricsLog(tmp_path, 3, tensorboard=False).log(4, {"loss": 40.0})
+    assert [(r["iteration"], r["loss"]) for r in read_metrics(tmp_path / "metrics.csv")] == \
+        [(1, 1.0), (2, 2.0), (3, 3.0), (4, 40.0)]
