@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -118,3 +119,19 @@ def test_feature_kid_is_small_within_a_domain_and_large_across(trained, cat2dog)
     across = kid(dogs_test, cats_test).mean
     assert across > 5 * max(within, 0.01)
     assert fid(dogs_test, cats_test) > 2 * fid(dogs_test, dogs_train)
+
+
+def test_training_augmentation_blurs_the_requested_share_of_images(cat2dog):
+    from trainer.eval.classifier import _augment
+
+    images = load_stack(cat2dog.files["trainA"][:16], 72)
+
+    def sharpness(config: ClassifierConfig) -> np.ndarray:
+        batch = _augment(images, 64, np.random.default_rng(0), config)  # [-1, 1] float, NCHW
+        gray = batch.mean(dim=1).numpy()
+        return np.array([cv2.Laplacian(g, cv2.CV_32F).var() for g in gray])
+
+    sharp = sharpness(ClassifierConfig(blur_probability=0.0))
+    blurred = sharpness(ClassifierConfig(blur_probability=1.0, max_blur=4.0))
+    assert (blurred < sharp).all()
+    assert np.median(blurred) < 0.5 * np.median(sharp)

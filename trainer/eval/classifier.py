@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -43,6 +44,8 @@ class ClassifierConfig:
     batch_size: int = 64
     lr: float = 2e-3
     max_per_domain: int = 2000  # training images per domain (the first N by name)
+    blur_probability: float = 0.5  # share of training images blurred (downscaled and upscaled back) ...
+    max_blur: float = 4.0          # ... by a factor up to this, in both domains, so sharpness is no cue
     seed: int = 0
 
 
@@ -163,7 +166,7 @@ def train(model: DomainClassifier, data: DomainFolders, config: ClassifierConfig
         order = rng.permutation(len(images))
         for first in range(0, len(order), config.batch_size):
             batch = order[first:first + config.batch_size]
-            x = _augment(images[batch], config.size, rng)
+            x = _augment(images[batch], config.size, rng, config)
             y = torch.from_numpy(labels[batch])
             logits = model(x)
             loss = F.cross_entropy(logits, y)
@@ -192,10 +195,23 @@ def _fit_feature_statistics(model: DomainClassifier, images: np.ndarray, size: i
     model.feature_std.copy_(pooled.std(dim=0).clamp_min(1e-6))
 
 
-def _augment(images: np.ndarray, size: int, rng: np.random.Generator) -> torch.Tensor:
-    """Random crop of ``size`` from the padded images and a random horizontal flip."""
+def _augment(images: np.ndarray, size: int, rng: np.random.Generator, config: ClassifierConfig) -> torch.Tensor:
+    """Random crop of ``size`` from the padded images, a random horizontal flip, and random blur.
+
+    The blur matters: when one domain's photos are sharper than the other's (AFHQ cats vs DogFaceNet
+    dogs), a classifier learns sharpness, and then calls every blurry translation a dog."""
     top, left = rng.integers(0, images.shape[1] - size + 1, size=2)
     crop = images[:, top:top + size, left:left + size]
     if rng.random() < 0.5:
         crop = crop[:, :, ::-1]
+    crop = [_blur(image, rng.uniform(1.0, config.max_blur)) if rng.random() < config.blur_probability else image
+            for image in crop]
     return to_input(crop, size)
+
+
+def _blur(image: np.ndarray, factor: float) -> np.ndarray:
+    """Downscale by ``factor`` (area) and upscale back (bilinear): the softness of a low-resolution photo."""
+    size = image.shape[0]
+    small = max(2, round(size / factor))
+    low = cv2.resize(np.ascontiguousarray(image), (small, small), interpolation=cv2.INTER_AREA)
+    return cv2.resize(low, (size, size), interpolation=cv2.INTER_LINEAR)
