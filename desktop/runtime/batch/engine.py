@@ -219,12 +219,10 @@ class BatchEngine:
         with self._lock:
             if self._request is not None:
                 return self._request
-        job = self.queue.find(job_id)
-        if job is None:
+        stored = self.queue.state_of(job_id)
+        if stored is None:
             return JobState.CANCELLED, "removed from the queue"
-        if job.state in (JobState.PAUSED, JobState.CANCELLED):
-            return job.state, job.message
-        return None
+        return stored if stored[0] in (JobState.PAUSED, JobState.CANCELLED) else None
 
     def _settle(self, in_flight: tuple[Item, Future], tally: "_Tally") -> None:
         """Wait for a file's write; it becomes done only now, after the atomic rename."""

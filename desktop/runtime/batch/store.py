@@ -151,6 +151,12 @@ class BatchQueue:
             ).fetchone()
             return None if row is None else self._job_from_row(db, row)
 
+    def state_of(self, job_id: int) -> tuple[JobState, str] | None:
+        """A job's state and message without its file counts (cheap enough to poll per file), or None."""
+        with self._connect() as db:
+            row = db.execute("SELECT state, message FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else (JobState(row[0]), row[1])
+
     def jobs(self) -> list[Job]:
         """All jobs in queue order."""
         with self._connect() as db:
