@@ -130,18 +130,24 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 
 
-def test_sigterm_saves_a_checkpoint_and_exits(tiny_cat2dog, tmp_path):
+@pytest.mark.parametrize("how", ["sigterm", "ctrl-c with a data worker"])
+def test_signal_saves_a_checkpoint_and_exits(tiny_cat2dog, tmp_path, how):
     run = tmp_path / "run"
+    workers = "data.workers=1" if how.startswith("ctrl-c") else "data.workers=0"
     proc = subprocess.Popen([sys.executable, "-m", "trainer.cli", "--config", "munit_cpu", "--data",
                              str(tiny_cat2dog), "--out", str(run), "--device", "cpu", "--no-progress", *TINY,
-                             "train.iterations=100000", "train.checkpoint_every=100000"],
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             workers, "train.iterations=100000", "train.checkpoint_every=100000"],
+                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while not (run / "metrics.csv").exists() or len(read_metrics(run / "metrics.csv")) < 2:
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.2)
-        proc.send_signal(signal.SIGTERM)
+        if how == "sigterm":
+            proc.send_signal(signal.SIGTERM)
+        else:  # a terminal's Ctrl-C reaches the whole process group, data workers included
+            os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -151,6 +157,20 @@ def test_sigterm_saves_a_checkpoint_and_exits(tiny_cat2dog, tmp_path):
     assert len(saved) == 1
     iteration = load_checkpoint(saved[0])["iteration"]
     assert 2 <= iteration < 100000 and "interrupted" in err
+    assert [row["iteration"] for row in read_metrics(run / "metrics.csv")][-1] == iteration
+
+
+def test_channels_last_hinge_and_cycle_options_train(tiny_cat2dog, tmp_path):
+    result = train(tiny_config("train.iterations=2", "train.channels_last=true", "loss.gan_type=hinge",
+                               "loss.recon_x_cyc_w=10.0"), tiny_cat2dog, tmp_path / "run", device="cpu",
+                   progress=False)
+    assert "recon_cyc" in result.last_losses
+    assert all(torch.isfinite(torch.tensor(v)) for v in result.last_losses.values())
+
+
+def test_mixed_precision_needs_cuda(tiny_cat2dog, tmp_path):
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        train(tiny_config("train.iterations=1", 'train.amp="bf16"'), tiny_cat2dog, tmp_path / "run", device="cpu")
 
 
 RANK_WEIGHTS_SCRIPT = """

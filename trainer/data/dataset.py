@@ -8,6 +8,7 @@ worker count or on where a run was interrupted.
 """
 from __future__ import annotations
 
+import signal
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -106,6 +107,11 @@ class SkipReport:
         return f"{len(self.files)} unreadable training image(s) skipped: " + ", ".join(sorted(self.files))
 
 
+def _ignore_interrupts(worker_id: int) -> None:
+    """Workers leave Ctrl-C to the main process, which saves a checkpoint before anything stops."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def train_loader(domains: Sequence[Domain], data_cfg: dict[str, Any], batch_size: int, seed: int, start: int,
                  rank: int = 0, world_size: int = 1, pin_memory: bool = False) -> DataLoader:
     """An endless loader of unpaired batches that starts at sample ``start`` of this rank."""
@@ -113,6 +119,7 @@ def train_loader(domains: Sequence[Domain], data_cfg: dict[str, Any], batch_size
     workers = int(data_cfg.get("workers", 0))
     return DataLoader(dataset, batch_size=batch_size, sampler=ShardedInfiniteSampler(start, rank, world_size),
                       num_workers=workers, collate_fn=collate, pin_memory=pin_memory,
+                      worker_init_fn=_ignore_interrupts if workers else None,
                       persistent_workers=workers > 0, prefetch_factor=2 if workers else None,
                       # its own generator: starting the loader must not consume the global torch RNG
                       generator=torch.Generator().manual_seed(seed))
