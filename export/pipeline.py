@@ -219,13 +219,13 @@ def _provenance(source: ExportSource, data: DatasetImages) -> dict[str, Any]:
         "untrained": source.untrained,
         "config": source.config,
         "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        "hardware": _hardware(),
+        "hardware": hardware(),
         "software": {"python": platform.python_version(), "torch": torch.__version__, "onnx": onnx.__version__,
                      "onnxruntime": onnxruntime.__version__, "numpy": np.__version__},
     }
 
 
-def _hardware() -> str:
+def hardware() -> str:
     """CPU model (from /proc/cpuinfo where there is one), architecture and CPU count."""
     cpu = platform.processor()
     cpuinfo = Path("/proc/cpuinfo")
