@@ -214,3 +214,18 @@ def test_two_process_ddp_on_cpu(tiny_cat2dog, tmp_path):
             assert torch.equal(tensor, rank1[name][key]), (name, key)
             assert torch.equal(tensor, ckpt["models"][name][key]), (name, key)
     assert any(not torch.equal(t, initial[k]) for k, t in rank0["gen_a"].items())  # it did train
+
+
+def test_atomic_write_keeps_the_old_file_on_error(tmp_path):
+    from trainer.atomic import atomic_open
+
+    target = tmp_path / "config.toml"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_open(target, "w", encoding="utf-8") as handle:
+            handle.write("half")
+            raise RuntimeError("disk full")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["config.toml"]
+    with atomic_open(target, "w", encoding="utf-8") as handle:
+        handle.write("new")
+    assert target.read_text() == "new" and target.stat().st_mode & 0o044  # readable like any other file

@@ -2,15 +2,15 @@
 written atomically (temp file + ``os.replace``), the last N kept; RNG states captured and restored."""
 from __future__ import annotations
 
-import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from .atomic import atomic_open
 
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_RE = re.compile(r"^ckpt_(\d+)\.pt$")
@@ -39,16 +39,8 @@ def save_checkpoint(payload: dict[str, Any], folder: Path, iteration: int, keep:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = checkpoint_path(folder, iteration)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(target, "wb") as handle:
+        torch.save(payload, handle)
     for old in list_checkpoints(folder)[:-keep] if keep > 0 else []:
         old.unlink(missing_ok=True)
     return target

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import math
-import os
 import signal
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,9 +16,10 @@ from tqdm import tqdm
 from desktop.runtime.images import write_image
 
 from . import checkpoint as ckpt_io
+from .atomic import atomic_open
 from .config import ConfigError, dumps_config, merged
 from .data import SkipReport, find_layout, fixed_images, require_domains, to_uint8, train_loader
-from .distributed import DistInfo, any_rank, init_distributed
+from .distributed import any_rank, init_distributed
 from .families import Runtime, TrainingFamily, family_class
 from .metrics import MetricsLog
 from .precision import Precision
@@ -85,13 +84,6 @@ class _StopRequest:
 
     def _handle(self, signum, frame) -> None:
         self.requested = True
-
-
-def _write_atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def _state(family: TrainingFamily, iteration: int, config: dict, precision: Precision,
@@ -176,7 +168,8 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "samples").mkdir(exist_ok=True)
-        _write_atomic_text(out / "config.toml", dumps_config(config))
+        with atomic_open(out / "config.toml", "w", encoding="utf-8") as handle:
+            handle.write(dumps_config(config))
         log = MetricsLog(out, start)
     skipped = SkipReport()
     stop = _StopRequest()

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 from typing import Mapping
+
+from .atomic import atomic_open
 
 
 def read_metrics(path: Path) -> list[dict[str, float]]:
@@ -36,12 +37,10 @@ class MetricsLog:
             reader = csv.DictReader(handle)
             self.fields = list(reader.fieldnames or [])
             rows = [r for r in reader if float(r["iteration"]) <= iteration]
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        with atomic_open(self.path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, self.fields)
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(tmp, self.path)
 
     def log(self, iteration: int, scalars: Mapping[str, float]) -> None:
         if self.fields is None:

@@ -6,13 +6,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_open
 from .metrics import read_metrics
 
 # panels: title -> series (those missing from the CSV are left out)
@@ -57,14 +56,11 @@ def plot_metrics(csv_path: Path, out: Path, smooth: int = 100) -> Path:
     fig.suptitle(f"{csv_path.parent.name}: {int(iterations[-1])} iterations (moving average of {smooth} logs)")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=80)
-        os.replace(tmp, out)
+        with atomic_open(out, "wb") as handle:
+            fig.savefig(handle, format="png", dpi=80)
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
     return out
 
 
