@@ -83,3 +83,32 @@ def test_paper_config_matches_official_settings():
     assert (train["beta1"], train["beta2"], train["weight_decay"]) == (0.5, 0.999, 1e-4)
     assert (train["lr_step"], train["lr_gamma"], train["iterations"]) == (100_000, 0.5, 1_000_000)
     assert config["loss"]["recon_x_w"] == 10 and config["loss"]["recon_s_w"] == 1
+
+
+def test_config_errors_are_clear(tmp_path):
+    from trainer.config import ConfigError
+
+    with pytest.raises(ConfigError, match="shipped configs: .*munit_cpu"):
+        load_config("no_such_config")
+    with pytest.raises(ConfigError, match="section.key=value"):
+        load_config("munit_cpu", ["train.lr"])
+    with pytest.raises(ConfigError, match="is a value, not a table"):
+        load_config("munit_cpu", ["train.lr.x=1"])
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[model\nfamily = 1", encoding="utf-8")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_config(broken)
+
+
+def test_resolve_config_fills_defaults_and_rejects_typos():
+    from trainer.config import ConfigError
+    from trainer.loop import resolve_config
+
+    resolved = resolve_config({"model": {"family": "munit"}})
+    assert resolved["train"]["lr"] == 1e-4 and resolved["model"]["dim"] == 64 and resolved["loss"]["recon_x_w"] == 10
+    with pytest.raises(ConfigError, match="unknown config keys: loss.recon_w"):
+        resolve_config({"model": {"family": "munit"}, "loss": {"recon_w": 1}})
+    with pytest.raises(ValueError, match="unknown model family 'cyclegan'"):
+        resolve_config({"model": {"family": "cyclegan"}})
+    with pytest.raises(ConfigError, match="must not exceed"):
+        resolve_config({"model": {"family": "munit"}, "data": {"size": 300}})
