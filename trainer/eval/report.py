@@ -17,8 +17,11 @@ def markdown(results: dict) -> str:
     """The results as a markdown section: a header line, the per-direction table and notes."""
     bundle, cls = results["bundle"], results["classifier"]
     lines = [
-        f"### {bundle['title'] or bundle['name']} ({bundle['family']}"
-        f"{', untrained placeholder' if bundle['untrained'] else ''})",
+        f"### {bundle['title'] or bundle['name']}",
+        "",
+        f"`{bundle['name']}`: {bundle['family']}, {bundle['iterations'] or 0} training iterations, "
+        f"{bundle['train_size']} px{', untrained placeholder' if bundle['untrained'] else ''}; "
+        f"{results['precision']} graphs on {results['provider']}.",
         "",
         "| direction | test images | target-domain rate | classifier accuracy on real target | "
         "KID×100 (classifier) | KID×100 untranslated | FID (classifier) | KID×100 (Inception) | "
