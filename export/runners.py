@@ -25,13 +25,11 @@ def torch_runner() -> Runner:
     return run
 
 
-def open_session(path: Path, threads: int | None = None) -> ort.InferenceSession:
+def open_session(path: Path) -> ort.InferenceSession:
     """A CPU onnxruntime session with full graph optimisation."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
-    if threads:
-        options.intra_op_num_threads = threads
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
@@ -41,15 +39,15 @@ class OnnxRunner:
     Sessions open lazily and are kept; ``seconds`` adds up the time spent inside ``session.run``.
     """
 
-    def __init__(self, folder: Path, precision: str, threads: int | None = None):
-        self.folder, self.precision, self.threads = folder, precision, threads
+    def __init__(self, folder: Path, precision: str):
+        self.folder, self.precision = folder, precision
         self.sessions: dict[str, ort.InferenceSession] = {}
         self.seconds = 0.0
 
     def __call__(self, graph: RoleGraph, feeds: Feeds) -> list[np.ndarray]:
         name = graph.file_name(self.precision)
         if name not in self.sessions:
-            self.sessions[name] = open_session(self.folder / name, self.threads)
+            self.sessions[name] = open_session(self.folder / name)
         session = self.sessions[name]
         start = time.perf_counter()
         outs = session.run([s.name for s in graph.outputs], {k: v for k, v in feeds.items()
