@@ -64,6 +64,7 @@ def test_munit_bundle_end_to_end(tiny_bundles, small_data, tmp_path, capsys):
     assert results["classifier"]["trained_now"] and not results["inception"]["used"]
     assert "skipped" in results["inception"]["note"]
     assert set(results["classifier"]["accuracy"]) == {"cat", "dog"}
+    assert results["splits"] == {"cat": "testA", "dog": "testB"}
 
     grid = read_image(out / "grid.png")
     assert grid.shape[1] > 3 * 128 and grid.shape[0] > 2 * TEST * 128  # 2 directions x 4 rows, 1 + 3 columns
@@ -92,11 +93,12 @@ def test_inception_metrics_with_a_local_torchscript_file(tiny_bundles, small_dat
         assert np.isfinite(d["inception_kid_x100"]) and d["inception_fid"] >= 0
 
 
-def test_bundle_without_style_has_no_diversity(tiny_bundles, small_data, tmp_path):
+def test_bundle_without_style_has_no_diversity_and_domains_can_be_swapped(tiny_bundles, small_data, tmp_path):
     out = tmp_path / "eval"
-    assert _run(tiny_bundles["ugatit"], small_data, out) == 0
+    assert _run(tiny_bundles["ugatit"], small_data, out, "--swap-domains") == 0
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert all(d["diversity"] is None for d in results["directions"])
+    assert results["splits"] == {"cat": "testB", "dog": "testA"}
     assert read_image(out / "grid.png").shape[1] < 3 * 128  # input + one translation per row
 
 

@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="i2i-eval", description=__doc__.split("\n\n")[0])
     parser.add_argument("--bundle", required=True, help="bundle folder, .i2i file or installed model name")
     parser.add_argument("--data", required=True, type=Path, help="dataset with trainA, trainB, testA, testB")
+    parser.add_argument("--swap-domains", action="store_true",
+                        help="the bundle's first domain is the data's B (default: A), e.g. a dog2cat model on cat2dog")
     parser.add_argument("--out", type=Path, help="output folder (default: eval/<bundle name>)")
     parser.add_argument("--max-images", type=int, help="test images per domain (default: all)")
     parser.add_argument("--inception-weights", type=Path,
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> dict:
         raise EvalSetupError("--max-images must be at least 2")
     data = open_data(args.data)
     bundle = resolve_bundle(args.bundle)
-    splits = split_of_domains(bundle)
+    splits = split_of_domains(bundle, swap=args.swap_domains)
     out = args.out or Path("eval") / bundle.name
     _check_writable(out)
     inception = load_inception(args.inception_weights) if args.inception_weights else None
@@ -96,6 +98,7 @@ def run(args: argparse.Namespace) -> dict:
     results = {
         "bundle": bundle_summary(bundle),
         "data": str(data.root.resolve()),
+        "splits": {bundle.domain(domain_id).name: split for domain_id, split in splits.items()},
         "options": {"max_images": args.max_images, "styles": args.styles,
                     "kid_subsets": options.kid_subsets, "kid_subset_size": options.kid_subset_size},
         "classifier": {"cache": str(classifier.path), "trained_now": classifier.trained_now,

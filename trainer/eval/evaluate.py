@@ -65,12 +65,14 @@ class DirectionResult:
         return data
 
 
-def split_of_domains(bundle: Bundle) -> dict[str, str]:
-    """domain id -> test split: the bundle's first domain is A, its second B (the trainer's convention)."""
+def split_of_domains(bundle: Bundle, swap: bool = False) -> dict[str, str]:
+    """domain id -> test split: the bundle's first domain is A and its second B (the trainer's
+    convention), or the other way round with ``swap``."""
     if len(bundle.domains) != 2 or any(d.source == "*" for d in bundle.directions):
         raise EvalSetupError(f"{bundle.name}: i2i-eval needs a two-domain bundle with source/target directions "
                              f"(this {bundle.family} bundle has {len(bundle.domains)} domains)")
-    return {domain.id: split for domain, split in zip(bundle.domains, TEST_SPLITS)}
+    splits = TEST_SPLITS[::-1] if swap else TEST_SPLITS
+    return {domain.id: split for domain, split in zip(bundle.domains, splits)}
 
 
 def load_test_images(data: DomainFolders, split: str, max_images: int | None) -> list[np.ndarray]:
@@ -96,7 +98,7 @@ def evaluate_direction(translator: Translator, direction: Direction, splits: dic
     real = tests[target_split]
     fake_feats, fake_prob_b = classifier.embed(translated)
     real_feats, real_prob_b = classifier.embed(real)
-    target_is_b = target_split == "testB"
+    target_is_b = target_split == TEST_SPLITS[1]
     kid_cls = kid(fake_feats, real_feats, options.kid_subsets, options.kid_subset_size)
     result = DirectionResult(
         direction=direction.id,
