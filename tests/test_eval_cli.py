@@ -109,6 +109,7 @@ def test_bundle_without_style_has_no_diversity_and_domains_can_be_swapped(tiny_b
     ("tunit", "needs a two-domain bundle"),
     ("output is a file", "not writable"),
     ("bad inception", "neither a TorchScript module nor an Inception v3 state_dict"),
+    ("unreadable training images", "no readable training images"),
 ])
 def test_clear_one_line_errors(case, message, tiny_bundles, small_data, tmp_path, capsys):
     bundle, data, out, extra = tiny_bundles["munit"], small_data, tmp_path / "out", []
@@ -127,6 +128,11 @@ def test_clear_one_line_errors(case, message, tiny_bundles, small_data, tmp_path
     elif case == "bad inception":
         (tmp_path / "inception.pt").write_bytes(b"not weights")
         extra = ["--inception-weights", str(tmp_path / "inception.pt")]
+    elif case == "unreadable training images":
+        data = tmp_path / "data"
+        shutil.copytree(small_data, data)
+        for image in (data / "trainA").iterdir():
+            image.write_bytes(b"\xff\xd8 not really a JPEG")
     assert _run(bundle, data, out, *extra) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("i2i-eval: error:") and message in err and "\n" not in err

@@ -26,7 +26,7 @@ from torch.nn import functional as F
 
 from desktop.runtime.paths import cache_dir
 from trainer.eval.atomic import write_bytes
-from trainer.eval.data import DomainFolders, load_stack, resize_square
+from trainer.eval.data import DomainFolders, EvalDataError, load_stack, resize_square
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def get_classifier(data: DomainFolders, config: ClassifierConfig = ClassifierCon
             info = json.loads(info_path.read_text(encoding="utf-8"))
             log.info("using cached domain classifier %s", weights)
             return TrainedClassifier(model.eval(), config, weights, False, info)
-        except (RuntimeError, OSError, ValueError, KeyError, pickle.UnpicklingError) as exc:  # corrupt cache entry: retrain
+        except (RuntimeError, OSError, ValueError, KeyError, pickle.UnpicklingError) as exc:
             log.warning("cached classifier %s unusable (%s); retraining", weights, exc)
     info = train(model, data, config)
     buffer = io.BytesIO()
@@ -145,15 +145,15 @@ def get_classifier(data: DomainFolders, config: ClassifierConfig = ClassifierCon
 
 
 def train(model: DomainClassifier, data: DomainFolders, config: ClassifierConfig) -> dict:
-    """Train ``model`` on trainA (label 0) vs trainB (label 1) with flips and small shifts; returns a
-    summary (image counts, final training accuracy, seconds)."""
+    """Train ``model`` on trainA (label 0) vs trainB (label 1) with flips, small shifts and blur; returns
+    a summary (image counts, final training accuracy, seconds)."""
     start = time.perf_counter()
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     pad = config.size // 16
     stacks = [load_stack(data.files[split][:config.max_per_domain], config.size + 2 * pad) for split in TRAIN_SPLITS]
     if min(len(s) for s in stacks) == 0:
-        raise ValueError("no readable training images in trainA or trainB")
+        raise EvalDataError(f"{data.root}: no readable training images in trainA or trainB")
     images = np.concatenate(stacks)
     labels = np.concatenate([np.full(len(s), i, np.int64) for i, s in enumerate(stacks)])
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
