@@ -78,7 +78,7 @@ def test_cache_key_follows_the_config_and_the_file_list(trained, cat2dog, monkey
     monkeypatch.setattr(module, "train", lambda model, data, config: trained_configs.append(config) or
                         {"images": {}, "config": {}})
     other_config = get_classifier(cat2dog, ClassifierConfig(**{**SMALL.__dict__, "epochs": 1}), cache=cache)
-    fewer_files = DomainFolders(cat2dog.root, {**cat2dog.files, "trainA": cat2dog.files["trainA"][:-1]})
+    fewer_files = DomainFolders(cat2dog.root, cat2dog.kind, {**cat2dog.files, "trainA": cat2dog.files["trainA"][:-1]})
     other_files = get_classifier(fewer_files, SMALL, cache=cache)
     assert other_config.trained_now and other_files.trained_now
     assert len({classifier.path, other_config.path, other_files.path}) == 3
@@ -95,16 +95,29 @@ def test_a_corrupt_cache_entry_is_retrained(cat2dog, tmp_path):
 
 
 def test_data_folder_errors_are_clear(tmp_path):
-    with pytest.raises(EvalDataError, match="data folder not found"):
+    with pytest.raises(EvalDataError, match="dataset folder not found"):
         open_data(tmp_path / "nope")
-    (tmp_path / "trainA").mkdir()
-    with pytest.raises(EvalDataError, match="missing sub-folder trainB, testA, testB"):
-        open_data(tmp_path)
-    for split in ("trainB", "testA", "testB"):
+    for split in ("trainA", "trainB", "testA"):
         (tmp_path / split).mkdir()
-    (tmp_path / "trainA" / "Thumbs.db").write_bytes(b"x")
-    with pytest.raises(EvalDataError, match="trainA: no images"):
+        (tmp_path / split / "x.jpg").write_bytes(b"listed, read later")
+    (tmp_path / "testB").mkdir()
+    (tmp_path / "testB" / "Thumbs.db").write_bytes(b"x")
+    with pytest.raises(EvalDataError, match="no images in testB"):
         open_data(tmp_path)
+    with pytest.raises(EvalDataError, match="no trainA/trainB/testA/testB or AFHQ"):
+        open_data(tmp_path / "testA")
+
+
+def test_afhq_layout_picks_the_classes_by_name(tmp_path):
+    for split, name in (("train", "cat"), ("train", "dog"), ("train", "wild"), ("val", "cat"), ("val", "dog")):
+        (tmp_path / split / name).mkdir(parents=True)
+        (tmp_path / split / name / f"{name}.jpg").write_bytes(b"x")
+    data = open_data(tmp_path, ["dog", "cat"])
+    assert data.kind == "afhq"
+    assert data.files["trainA"] == [tmp_path / "train" / "dog" / "dog.jpg"]
+    assert data.files["testB"] == [tmp_path / "val" / "cat" / "cat.jpg"]
+    with pytest.raises(EvalDataError, match="wild"):
+        open_data(tmp_path, ["cat", "fox"])
 
 
 def test_feature_kid_is_small_within_a_domain_and_large_across(trained, cat2dog):

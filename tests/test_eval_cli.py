@@ -45,6 +45,13 @@ def restore_threads():
     torch.set_num_threads(threads)
 
 
+def _afhq_copy(ab_data: Path, root: Path) -> Path:
+    """The same images in the AFHQ layout: train/<class>/ and val/<class>/ (cat is A, dog is B)."""
+    for split, folder in (("trainA", "train/cat"), ("trainB", "train/dog"), ("testA", "val/cat"), ("testB", "val/dog")):
+        shutil.copytree(ab_data / split, root / folder)
+    return root
+
+
 def _run(bundle, data, out, *extra) -> int:
     return main(["--bundle", str(bundle), "--data", str(data), "--out", str(out), *FAST, *extra])
 
@@ -93,6 +100,15 @@ def test_inception_metrics_with_a_local_torchscript_file(tiny_bundles, small_dat
         assert np.isfinite(d["inception_kid_x100"]) and d["inception_fid"] >= 0
 
 
+def test_afhq_layout_is_read_by_the_bundle_domain_names(tiny_bundles, small_data, tmp_path):
+    out = tmp_path / "eval"
+    assert _run(tiny_bundles["munit"], _afhq_copy(small_data, tmp_path / "afhq"), out, "--styles", "1") == 0
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert results["splits"] == {"cat": "testA", "dog": "testB"}
+    assert [d["images"] for d in results["directions"]] == [TEST, TEST]
+    assert all(d["diversity"] is None for d in results["directions"])  # one style: nothing to compare
+
+
 def test_bundle_without_style_has_no_diversity_and_domains_can_be_swapped(tiny_bundles, small_data, tmp_path):
     out = tmp_path / "eval"
     assert _run(tiny_bundles["ugatit"], small_data, out, "--swap-domains") == 0
@@ -103,13 +119,14 @@ def test_bundle_without_style_has_no_diversity_and_domains_can_be_swapped(tiny_b
 
 
 @pytest.mark.parametrize("case, message", [
-    ("missing data", "data folder not found"),
+    ("missing data", "dataset folder not found"),
     ("bad bundle", "no model named"),
     ("broken bundle", "manifest"),
     ("tunit", "needs a two-domain bundle"),
     ("output is a file", "not writable"),
     ("bad inception", "neither a TorchScript module nor an Inception v3 state_dict"),
     ("unreadable training images", "no readable training images"),
+    ("swap with afhq", "--swap-domains is for trainA/trainB folders"),
 ])
 def test_clear_one_line_errors(case, message, tiny_bundles, small_data, tmp_path, capsys):
     bundle, data, out, extra = tiny_bundles["munit"], small_data, tmp_path / "out", []
@@ -133,6 +150,8 @@ def test_clear_one_line_errors(case, message, tiny_bundles, small_data, tmp_path
         shutil.copytree(small_data, data)
         for image in (data / "trainA").iterdir():
             image.write_bytes(b"\xff\xd8 not really a JPEG")
+    elif case == "swap with afhq":
+        data, extra = _afhq_copy(small_data, tmp_path / "afhq"), ["--swap-domains"]
     assert _run(bundle, data, out, *extra) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("i2i-eval: error:") and message in err and "\n" not in err

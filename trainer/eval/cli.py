@@ -36,7 +36,8 @@ NO_INCEPTION_NOTE = ("skipped: no --inception-weights given (i2i-eval downloads 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="i2i-eval", description=__doc__.split("\n\n")[0])
     parser.add_argument("--bundle", required=True, help="bundle folder, .i2i file or installed model name")
-    parser.add_argument("--data", required=True, type=Path, help="dataset with trainA, trainB, testA, testB")
+    parser.add_argument("--data", required=True, type=Path,
+                        help="dataset with trainA, trainB, testA, testB (or AFHQ train/<class>/, val/<class>/)")
     parser.add_argument("--swap-domains", action="store_true",
                         help="the bundle's first domain is the data's B (default: A), e.g. a dog2cat model on cat2dog")
     parser.add_argument("--out", type=Path, help="output folder (default: eval/<bundle name>)")
@@ -78,8 +79,11 @@ def run(args: argparse.Namespace) -> dict:
         torch.set_num_threads(args.threads)
     if args.max_images is not None and args.max_images < 2:
         raise EvalSetupError("--max-images must be at least 2")
-    data = open_data(args.data)
     bundle = resolve_bundle(args.bundle)
+    data = open_data(args.data, [domain.name for domain in bundle.domains])
+    if args.swap_domains and data.kind != "ab":
+        raise EvalSetupError("--swap-domains is for trainA/trainB folders; AFHQ class folders are already "
+                             "picked by the bundle's domain names")
     splits = split_of_domains(bundle, swap=args.swap_domains)
     out = args.out or Path("eval") / bundle.name
     _check_writable(out)

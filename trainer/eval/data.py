@@ -1,8 +1,8 @@
-"""The evaluation data folder: ``trainA/trainB`` (classifier training) and ``testA/testB`` (held out).
+"""The evaluation data: training images (for the classifier) and held-out test images of two domains.
 
-Images are read with the app's own reader (``desktop.runtime.images``), so the evaluation sees files
-exactly as the app does; stray non-image files are ignored and unreadable images are skipped with a
-one-line warning instead of stopping the run.
+Folders are found as the trainer finds them (``trainer.data.layouts``). Images are read with the app's
+own reader (``desktop.runtime.images``), so the evaluation sees files exactly as the app does; stray
+non-image files are ignored and unreadable images are skipped with a one-line warning.
 """
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import cv2
 import numpy as np
 
-from desktop.runtime.images import ImageReadError, is_image_path, read_image
+from desktop.runtime.images import ImageReadError, read_image
+from trainer.data.layouts import DatasetError, find_layout
 
 log = logging.getLogger(__name__)
 
@@ -27,34 +29,41 @@ class EvalDataError(Exception):
 
 @dataclass(frozen=True)
 class DomainFolders:
-    """The image files of one dataset in the unpaired A/B layout, sorted by name."""
+    """The image files of a two-domain dataset, sorted, under the A/B split names (A = first domain)."""
 
     root: Path
-    files: dict[str, list[Path]]  # split name -> image files
+    kind: str                      # the layout: "ab" (trainA/...) or "afhq" (train/<class>/...)
+    files: dict[str, list[Path]]   # split name -> image files
 
     def fingerprint(self, splits: tuple[str, ...]) -> str:
-        """sha256 over the dataset path and the names and sizes of the files in ``splits``."""
+        """sha256 over the dataset path and the paths and sizes of the files in ``splits``."""
         digest = hashlib.sha256(str(self.root.resolve()).encode("utf-8"))
         for split in splits:
             for path in self.files[split]:
-                digest.update(f"{split}/{path.name}:{path.stat().st_size}\n".encode("utf-8"))
+                digest.update(f"{split}/{path.relative_to(self.root).as_posix()}:{path.stat().st_size}\n"
+                              .encode("utf-8"))
         return digest.hexdigest()
 
 
-def open_data(root: str | Path) -> DomainFolders:
-    """Find the four splits under ``root``; raise :class:`EvalDataError` if any is missing or empty."""
-    root = Path(root)
-    if not root.is_dir():
-        raise EvalDataError(f"data folder not found: {root}")
-    missing = [split for split in SPLITS if not (root / split).is_dir()]
-    if missing:
-        raise EvalDataError(f"{root}: missing sub-folder {', '.join(missing)} (expected trainA, trainB, testA, testB)")
-    files = {split: sorted(p for p in (root / split).iterdir() if p.is_file() and is_image_path(p))
-             for split in SPLITS}
-    empty = [split for split in SPLITS if not files[split]]
-    if empty:
-        raise EvalDataError(f"{root / empty[0]}: no images")
-    return DomainFolders(root, files)
+def open_data(root: str | Path, domain_names: Sequence[str] = ()) -> DomainFolders:
+    """The dataset at ``root`` in either layout the trainer reads (``trainer.data.layouts``):
+    ``trainA/trainB/testA/testB``, or AFHQ ``train/<class>/`` + ``val/<class>/`` with the classes picked
+    by ``domain_names`` (the bundle's domain names). Raises :class:`EvalDataError` if a split is empty."""
+    try:
+        layout = find_layout(root, domain_names)
+    except DatasetError as exc:
+        raise EvalDataError(str(exc)) from None
+    if len(layout.domains) != 2:
+        raise EvalDataError(f"{layout.root}: no trainA/trainB/testA/testB or AFHQ train/<class>/ and "
+                            "val/<class>/ folders")
+    files = {}
+    for split, domain in zip(SPLITS, [*layout.domains, *layout.domains]):
+        files[split] = list(domain.train if split.startswith("train") else domain.test)
+        if not files[split]:
+            where = split if layout.kind == "ab" else f"{split[:-1]}/{domain.name}"
+            raise EvalDataError(f"{layout.root}: no images in {where} (expected trainA, trainB, testA, testB "
+                                "or AFHQ train/<class>/ and val/<class>/)")
+    return DomainFolders(layout.root, layout.kind, files)
 
 
 def read_rgb(path: Path) -> np.ndarray | None:
