@@ -75,14 +75,27 @@ def test_cache_key_follows_the_config_and_the_file_list(trained, cat2dog, monkey
     import trainer.eval.classifier as module
 
     trained_configs = []
-    monkeypatch.setattr(module, "train", lambda model, data, config: trained_configs.append(config) or
-                        {"images": {}, "config": {}})
+    monkeypatch.setattr(module, "train", lambda data, config: trained_configs.append(config) or
+                        (module.DomainClassifier(config.width), {"images": {}, "config": {}}))
     other_config = get_classifier(cat2dog, ClassifierConfig(**{**SMALL.__dict__, "epochs": 1}), cache=cache)
     fewer_files = DomainFolders(cat2dog.root, cat2dog.kind, {**cat2dog.files, "trainA": cat2dog.files["trainA"][:-1]})
     other_files = get_classifier(fewer_files, SMALL, cache=cache)
     assert other_config.trained_now and other_files.trained_now
     assert len({classifier.path, other_config.path, other_files.path}) == 3
     assert len(trained_configs) == 2
+
+
+def test_training_is_reproducible_and_leaves_the_global_random_state_alone(cat2dog, tmp_path):
+    config = ClassifierConfig(size=16, width=4, epochs=1, max_per_domain=16)
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    first = get_classifier(cat2dog, config, cache=tmp_path / "one")
+    assert torch.equal(torch.rand(1), expected_next)
+    second = get_classifier(cat2dog, config, cache=tmp_path / "two")
+    assert first.trained_now and second.trained_now
+    for key, value in first.model.state_dict().items():
+        assert torch.equal(value, second.model.state_dict()[key]), key
 
 
 def test_a_corrupt_cache_entry_is_retrained(cat2dog, tmp_path):

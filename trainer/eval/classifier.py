@@ -127,16 +127,16 @@ def get_classifier(data: DomainFolders, config: ClassifierConfig = ClassifierCon
     folder = (cache or cache_dir()) / CACHE_SUBDIR
     key = cache_key(data, config)
     weights, info_path = folder / f"{key}.pt", folder / f"{key}.json"
-    model = DomainClassifier(config.width)
     if weights.is_file() and info_path.is_file():
         try:
+            model = DomainClassifier(config.width)
             model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
             info = json.loads(info_path.read_text(encoding="utf-8"))
             log.info("using cached domain classifier %s", weights)
             return TrainedClassifier(model.eval(), config, weights, False, info)
         except (RuntimeError, OSError, ValueError, KeyError, pickle.UnpicklingError) as exc:
             log.warning("cached classifier %s unusable (%s); retraining", weights, exc)
-    info = train(model, data, config)
+    model, info = train(data, config)
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     write_bytes(weights, buffer.getvalue())
@@ -144,11 +144,19 @@ def get_classifier(data: DomainFolders, config: ClassifierConfig = ClassifierCon
     return TrainedClassifier(model.eval(), config, weights, True, info)
 
 
-def train(model: DomainClassifier, data: DomainFolders, config: ClassifierConfig) -> dict:
-    """Train ``model`` on trainA (label 0) vs trainB (label 1) with flips, small shifts and blur; returns
-    a summary (image counts, final training accuracy, seconds)."""
+def train(data: DomainFolders, config: ClassifierConfig) -> tuple[DomainClassifier, dict]:
+    """A classifier trained on trainA (label 0) vs trainB (label 1) with flips, small shifts and blur,
+    and a summary (image counts, final training accuracy, seconds). The same data and config give the
+    same weights: initialisation and augmentation are seeded from ``config.seed``, without touching the
+    global random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = DomainClassifier(config.width)
+        return model, _fit(model, data, config)
+
+
+def _fit(model: DomainClassifier, data: DomainFolders, config: ClassifierConfig) -> dict:
     start = time.perf_counter()
-    torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     pad = config.size // 16
     stacks = [load_stack(data.files[split][:config.max_per_domain], config.size + 2 * pad) for split in TRAIN_SPLITS]
