@@ -1,7 +1,7 @@
 """``i2i-export``: turn a training run (or a random init) into a verified model bundle.
 
     i2i-export --run runs/cat2dog --data ../shared/data/cat2dog --out cat2dog-munit.i2i
-    i2i-export --checkpoint runs/cat2dog/checkpoints/ckpt_00040000.pt --data DATA --out model/ --precisions fp32,int8
+    i2i-export --run runs/cat2dog --checkpoint ckpt_00040000.pt --data DATA --out model/ --precisions fp32,int8
     i2i-export --init-random --config munit_cpu --data ../shared/data/cat2dog --out placeholder.i2i
 
 Every export checks torch against onnxruntime (random and real images, batch 1 and 3, two sizes);
@@ -23,9 +23,10 @@ PRECISIONS = ("fp32", "fp16", "int8")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="i2i-export", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    source = parser.add_mutually_exclusive_group(required=True)
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--run", type=Path, help="run folder: its newest checkpoint is exported")
-    source.add_argument("--checkpoint", type=Path, help="a checkpoint file (ckpt_NNNNNNNN.pt)")
+    parser.add_argument("--checkpoint", type=Path,
+                        help="a checkpoint file (ckpt_NNNNNNNN.pt); with --run, a name in its checkpoints/")
     source.add_argument("--init-random", action="store_true",
                         help="export the randomly initialised model of --config (an untrained placeholder)")
     parser.add_argument("--config", help="TOML config or shipped config name (with --init-random)")
@@ -63,6 +64,19 @@ def _default_name(out: Path) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name) or "model"
 
 
+def _checkpoint_path(run: Path | None, checkpoint: Path | None) -> Path:
+    """``--checkpoint`` as given, or inside ``--run``'s checkpoints/; else the run's newest checkpoint."""
+    from .source import run_checkpoint
+
+    if checkpoint is None:
+        if run is None:
+            raise ExportError("say what to export: --run, --checkpoint or --init-random")
+        return run_checkpoint(run)
+    if run is not None and not checkpoint.exists() and (run / "checkpoints" / checkpoint).exists():
+        return run / "checkpoints" / checkpoint
+    return checkpoint
+
+
 def run(args: argparse.Namespace) -> Path:
     """Do the export the parsed ``args`` ask for; returns the written bundle's path."""
     from trainer.config import ConfigError, load_config
@@ -70,9 +84,11 @@ def run(args: argparse.Namespace) -> Path:
     from .data import DatasetImages
     from .pipeline import ExportOptions, export_bundle
     from .registry import exporter_for
-    from .source import load_checkpoint, random_source, run_checkpoint
+    from .source import load_checkpoint, random_source
 
     precisions = _precisions(args.precisions)
+    if args.init_random and args.checkpoint:
+        raise ExportError("--init-random exports no checkpoint: leave out --checkpoint")
     if args.init_random:
         if not args.config:
             raise ExportError("--init-random needs --config (a TOML file or a shipped config name)")
@@ -83,7 +99,7 @@ def run(args: argparse.Namespace) -> Path:
     else:
         if args.config or args.sets:
             raise ExportError("--config/--set only apply to --init-random (a checkpoint carries its own config)")
-        source = load_checkpoint(args.checkpoint or run_checkpoint(args.run))
+        source = load_checkpoint(_checkpoint_path(args.run, args.checkpoint))
     exporter_for(source.family)  # an unknown family fails here, before any image is read
     if args.out.exists() and not args.overwrite:
         raise ExportError(f"{args.out} already exists (pass --overwrite to replace it)")

@@ -33,6 +33,20 @@ def test_missing_checkpoint(tmp_path, shared_data, capsys):
     assert_nothing_written(out, code, err, "checkpoint not found", "nope.pt")
 
 
+def test_named_checkpoint_missing_from_run(tmp_path, shared_data, capsys):
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    out = tmp_path / "m.i2i"
+    code, err = export(capsys, "--run", str(tmp_path / "run"), "--checkpoint", "ckpt_00000099.pt",
+                       "--data", str(shared_data / "cat2dog"), "--out", str(out))
+    assert_nothing_written(out, code, err, "checkpoint not found", "ckpt_00000099.pt")
+
+
+def test_nothing_to_export(tmp_path, shared_data, capsys):
+    out = tmp_path / "m.i2i"
+    code, err = export(capsys, "--data", str(shared_data / "cat2dog"), "--out", str(out))
+    assert_nothing_written(out, code, err, "--run, --checkpoint or --init-random")
+
+
 def test_run_without_checkpoints(tmp_path, shared_data, capsys):
     (tmp_path / "run" / "checkpoints").mkdir(parents=True)
     out = tmp_path / "m.i2i"
