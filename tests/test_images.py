@@ -181,3 +181,21 @@ def test_write_into_a_file_path_fails_cleanly(tmp_path):
 def test_extensions():
     assert is_image_path(Path("A.JPG")) and not is_image_path("Thumbs.db")
     assert ".png" in IMAGE_EXTENSIONS
+
+
+def test_full_disk_keeps_the_existing_output_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    import errno
+
+    from desktop.runtime import images
+
+    target = write_image(tmp_path / "out.png", np.full((4, 4, 3), 7, np.uint8))
+    before = target.read_bytes()
+
+    def no_space(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(images.os, "replace", no_space)
+    with pytest.raises(ImageWriteError, match="No space left on device"):
+        write_image(target, np.zeros((4, 4, 3), np.uint8), overwrite=True)
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
