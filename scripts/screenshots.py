@@ -149,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         wait_until(app, lambda: not batch.engine.busy)
 
         window.close()
+        window.deleteLater()
+        app.processEvents()
+        del window
     return 0
 
 
