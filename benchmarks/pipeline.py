@@ -139,6 +139,8 @@ def main() -> None:
         direction = args.direction or bundle.directions[0].id
         translator = open_translator(bundle, provider="cpu")
         paths = sorted(args.data.glob("*.jpg"))
+        if not paths:
+            parser.error(f"no .jpg images in {args.data} (give a folder of images, e.g. DATASET/testA)")
         images = [read_image(p) for p in paths[: args.files]]
         frames = [images[i % len(images)] for i in range(args.frames)]
         style = None
