@@ -83,3 +83,4 @@ def test_session_options_are_deliberate():
     assert opts.intra_op_num_threads == 2 and opts.inter_op_num_threads == 1
     assert opts.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     assert session_options(provider="directml").enable_mem_pattern is False
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
