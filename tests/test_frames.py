@@ -94,3 +94,12 @@ def test_probe_cameras_lists_only_working_ones():
     for index in found:  # whatever was found really delivers frames
         with CameraSource(index) as camera:
             assert camera.read().ndim == 3
+
+
+def test_camera_label_uses_the_platform_name_where_there_is_one(tmp_path):
+    from desktop.runtime.frames import camera_label
+
+    (tmp_path / "video2").mkdir()
+    (tmp_path / "video2" / "name").write_text("Integrated Webcam: HD\n", encoding="utf-8")
+    assert camera_label(2, sysfs=tmp_path) == "Integrated Webcam: HD (camera 2)"
+    assert camera_label(0, sysfs=tmp_path) == "Camera 0"

@@ -195,6 +195,19 @@ class VideoFileSource(FrameSource):
         return frame
 
 
+V4L_SYSFS = Path("/sys/class/video4linux")
+
+
+def camera_label(index: int, sysfs: Path = V4L_SYSFS) -> str:
+    """What to call camera ``index`` in a picker: the device name where the platform gives one (Linux
+    video4linux: ``/sys/class/video4linux/videoN/name``), else ``Camera N``."""
+    try:
+        name = (sysfs / f"video{index}" / "name").read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        name = ""
+    return f"{name} (camera {index})" if name else f"Camera {index}"
+
+
 def probe_cameras(max_index: int = 5) -> list[int]:
     """Indices of the cameras that open and deliver a frame, among 0 .. ``max_index - 1``."""
     found = []

@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSlider, QVBoxLayout, QWidget)
 
-from desktop.runtime.frames import CameraSource, VideoFileSource, probe_cameras
+from desktop.runtime.frames import CameraSource, VideoFileSource, camera_label, probe_cameras
 from desktop.runtime.images import ImageWriteError
 from desktop.runtime.live import LiveFrame, LivePipeline
 from desktop.runtime.recorder import RecorderError, VideoRecorder, save_snapshot, timestamped_path
@@ -140,10 +140,10 @@ class LiveTab(QWidget):
     def _show_sources(self, cameras: list[int]) -> None:
         self.source_combo.clear()
         for index in cameras:
-            self.source_combo.addItem(f"Camera {index}", ("camera", index))
+            self.source_combo.addItem(camera_label(index), ("camera", index))
         if not cameras:
             remembered = self.settings.camera()
-            self.source_combo.addItem(f"Camera {remembered}", ("camera", remembered))
+            self.source_combo.addItem(camera_label(remembered), ("camera", remembered))
         if self.video_path is not None:
             self.source_combo.addItem(f"Video: {self.video_path.name}", ("video", str(self.video_path)))
         index = self.source_combo.findData(("camera", self.settings.camera()))
