@@ -6,7 +6,6 @@ Every step happens in a private temporary folder; the bundle is written (atomica
 from __future__ import annotations
 
 import datetime as dt
-import os
 import platform
 import tempfile
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ import onnxruntime
 import torch
 
 from desktop.runtime.bundle import Bundle
+
+from trainer.provenance import hardware
 
 from .bundle_writer import write_bundle
 from .data import DatasetImages
@@ -220,20 +221,10 @@ def _provenance(source: ExportSource, data: DatasetImages) -> dict[str, Any]:
         "config": source.config,
         "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "hardware": hardware(),
+        "training": source.training,
         "software": {"python": platform.python_version(), "torch": torch.__version__, "onnx": onnx.__version__,
                      "onnxruntime": onnxruntime.__version__, "numpy": np.__version__},
     }
-
-
-def hardware() -> str:
-    """CPU model (from /proc/cpuinfo where there is one), architecture and CPU count."""
-    cpu = platform.processor()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text(errors="replace").splitlines()
-                 if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return f"{cpu or platform.system()} ({platform.machine()}), {os.cpu_count()} CPUs"
 
 
 def _size(path: Path) -> int:

@@ -29,6 +29,7 @@ class ExportSource:
     checkpoint: Path | None = None
     ema: bool = False
     data: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)  # hardware and seconds (trainer.provenance)
 
     @property
     def untrained(self) -> bool:
@@ -59,7 +60,7 @@ def load_checkpoint(path: Path) -> ExportSource:
     return ExportSource(config=ckpt["config"], family=str(ckpt["family"]),
                         weights=ckpt["ema"] if ema else ckpt.get("models", {}),
                         iteration=int(ckpt.get("iteration", 0)), checkpoint=path, ema=ema,
-                        data=dict(ckpt.get("data") or {}))
+                        data=dict(ckpt.get("data") or {}), training=dict(ckpt.get("training") or {}))
 
 
 def random_source(config: Mapping[str, Any]) -> ExportSource:

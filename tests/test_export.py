@@ -84,6 +84,22 @@ def test_manifest_records_verification_and_provenance(exported):
     assert prov["iterations"] == 2 and prov["ema"] is True and prov["dataset"] == "cat2dog"
     assert prov["images"] == {"a": 2000, "b": 2008}
     assert prov["config"]["model"]["dim"] == 8 and prov["software"]["onnxruntime"]
+    assert prov["training"]["seconds"] > 0 and "CPUs" in prov["training"]["sessions"][0]["hardware"]
+
+
+def test_slim_checkpoint_exports_the_same_model(exported, trained_run, shared_data, tmp_path):
+    from trainer.slim import main as slim_main
+
+    slim = tmp_path / "slim.pt"
+    assert slim_main([str(trained_run), str(slim)]) == 0
+    out = tmp_path / "from-slim.i2i"
+    assert export_main(["--checkpoint", str(slim), "--data", str(shared_data / "cat2dog"), "--out", str(out),
+                        "--precisions", "fp32", *EXPORT_ARGS]) == 0
+    cat = read_image(next(iter(sorted((shared_data / "cat2dog" / "testA").iterdir()))))
+    images = [open_translator(load_bundle(path), provider="cpu").translate(
+        cat, "a2b", style=RandomStyle(4), mode="native").image for path in (exported, out)]
+    assert np.array_equal(images[0], images[1])
+    assert load_bundle(out).provenance["iterations"] == 2
 
 
 @pytest.mark.parametrize("style_kind", ["random", "reference", "mix"])

@@ -14,7 +14,7 @@ import torch
 
 from trainer.checkpoint import list_checkpoints, load_checkpoint
 from trainer.cli import main as cli_main
-from trainer.config import load_config
+from trainer.config import ConfigError, load_config
 from trainer.loop import train
 from trainer.metrics import read_metrics
 from trainer.models.munit import build_generator
@@ -98,6 +98,39 @@ def test_resume_continues_exactly(tiny_cat2dog, tmp_path):
         for name, state in a[group].items():
             for key, tensor in state.items():
                 assert torch.equal(tensor, b[group][name][key]), (group, name, key)
+
+
+def test_checkpoints_record_training_time_and_machine_across_resumes(tiny_cat2dog, tmp_path):
+    run = tmp_path / "run"
+    first = train(tiny_config("train.iterations=2"), tiny_cat2dog, run, device="cpu", progress=False)
+    before = load_checkpoint(first.checkpoint)["training"]
+    assert before["seconds"] > 0
+    assert [s["amp"] for s in before["sessions"]] == ["none"] and "CPUs" in before["sessions"][0]["hardware"]
+    second = train(tiny_config("train.iterations=4"), tiny_cat2dog, run, device="cpu", resume=True, progress=False)
+    after = load_checkpoint(second.checkpoint)["training"]
+    assert after["seconds"] > before["seconds"]
+    assert after["sessions"] == before["sessions"]  # same machine: listed once
+
+
+def test_slim_checkpoint_keeps_only_the_generators_and_cannot_resume(tiny_cat2dog, tmp_path, capsys):
+    from trainer.slim import main as slim_main
+
+    run = tmp_path / "run"
+    result = train(tiny_config("train.iterations=2", "train.ema=0.5"), tiny_cat2dog, run, device="cpu",
+                   progress=False)
+    slim_path = run / "checkpoints" / "ckpt_00000003.pt"  # where --resume would pick it up
+    assert slim_main([str(run), str(slim_path)]) == 0
+    assert "iteration 2" in capsys.readouterr().out
+    full, slim = load_checkpoint(result.checkpoint), load_checkpoint(slim_path)
+    assert slim["slim"] is True and set(slim["ema"]) == {"gen_a", "gen_b"}
+    assert not {"models", "optimizers", "schedulers", "rng"} & set(slim)
+    assert (slim["iteration"], slim["data"], slim["training"]) == (2, full["data"], full["training"])
+    for name, state in full["ema"].items():
+        assert all(torch.equal(t, slim["ema"][name][k]) for k, t in state.items())
+    assert slim_path.stat().st_size < result.checkpoint.stat().st_size / 2
+    with pytest.raises(ConfigError, match="slim"):
+        train(tiny_config("train.iterations=4"), tiny_cat2dog, run, device="cpu", resume=True, progress=False)
+    assert slim_main([str(tmp_path / "nothing"), str(tmp_path / "x.pt")]) == 2
 
 
 def test_resume_without_checkpoint_is_an_error(tiny_cat2dog, tmp_path):

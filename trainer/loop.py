@@ -23,6 +23,7 @@ from .distributed import any_rank, init_distributed
 from .families import Runtime, TrainingFamily, family_class
 from .metrics import MetricsLog
 from .precision import Precision
+from .provenance import training_record
 
 TRAIN_DEFAULTS: dict[str, Any] = {
     "iterations": 1_000_000, "batch_size": 1, "lr": 1e-4, "beta1": 0.5, "beta2": 0.999, "weight_decay": 1e-4,
@@ -87,9 +88,10 @@ class _StopRequest:
 
 
 def _state(family: TrainingFamily, iteration: int, config: dict, precision: Precision,
-           data_info: dict) -> dict[str, Any]:
+           data_info: dict, training: dict) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "family": family.name, "format": ckpt_io.CHECKPOINT_FORMAT, "iteration": iteration, "config": config,
+        "training": training,
         "models": {k: m.state_dict() for k, m in family.models().items()},
         "optimizers": {k: o.state_dict() for k, o in family.optimizers().items()},
         "schedulers": {k: s.state_dict() for k, s in family.schedulers().items()},
@@ -129,6 +131,8 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
     config = resolve_config(config)
     train_cfg, data_cfg = config["train"], config["data"]
     info, dev = init_distributed(device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # one crop size all run long: let cuDNN time its conv kernels
     out = Path(out)
     ckpt_dir = out / "checkpoints"
     state = None
@@ -137,6 +141,8 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
         if path is None:
             raise FileNotFoundError(f"--resume: no checkpoint in {ckpt_dir}")
         state = ckpt_io.load_checkpoint(path)
+        if state.get("slim"):
+            raise ConfigError(f"--resume: {path} is a slim (export-only) checkpoint; training needs a full one")
 
     layout = find_layout(data, data_cfg["domain_names"])
     family_cls = family_class(config["model"]["family"])
@@ -178,8 +184,10 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
     def save() -> Path | None:
         if not info.is_main:
             return None
-        return ckpt_io.save_checkpoint(_state(family, iteration, config, precision, data_info), ckpt_dir,
-                                       iteration, int(train_cfg["keep_checkpoints"]))
+        training = training_record(state and state.get("training"), dev, time.perf_counter() - started,
+                                   train_cfg["amp"])
+        return ckpt_io.save_checkpoint(_state(family, iteration, config, precision, data_info, training),
+                                       ckpt_dir, iteration, int(train_cfg["keep_checkpoints"]))
 
     bar = tqdm(total=total, initial=start, disable=not (progress and info.is_main), unit="it", dynamic_ncols=True,
                mininterval=0.5 if sys.stderr.isatty() else 30.0)

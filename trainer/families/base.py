@@ -39,6 +39,8 @@ class TrainingFamily(ABC):
 
     name: str
     num_domains: int
+    # the modules inference needs (what a slim checkpoint keeps); the rest only matter for training
+    generator_names: tuple[str, ...] = ()
     # defaults for the config tables this family reads ([model] is checked by the model builder)
     loss_defaults: Mapping[str, Any] = {}
     model_defaults: Mapping[str, Any] = {}

@@ -59,6 +59,7 @@ class MunitFamily(TrainingFamily):
 
     name = "munit"
     num_domains = 2
+    generator_names = ("gen_a", "gen_b")
     loss_defaults = LOSS_DEFAULTS
     model_defaults = MODEL_DEFAULTS
 
