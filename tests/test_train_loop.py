@@ -163,10 +163,10 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 
 
-@pytest.mark.parametrize("how", ["sigterm", "ctrl-c with a data worker"])
+@pytest.mark.parametrize("how", ["sigterm", "ctrl-c with a data worker", "group sigterm with a data worker"])
 def test_signal_saves_a_checkpoint_and_exits(tiny_cat2dog, tmp_path, how):
     run = tmp_path / "run"
-    workers = "data.workers=1" if how.startswith("ctrl-c") else "data.workers=0"
+    workers = "data.workers=1" if how.endswith("data worker") else "data.workers=0"
     proc = subprocess.Popen([sys.executable, "-m", "trainer.cli", "--config", "munit_cpu", "--data",
                              str(tiny_cat2dog), "--out", str(run), "--device", "cpu", "--no-progress", *TINY,
                              workers, "train.iterations=100000", "train.checkpoint_every=100000"],
@@ -179,8 +179,8 @@ def test_signal_saves_a_checkpoint_and_exits(tiny_cat2dog, tmp_path, how):
             time.sleep(0.2)
         if how == "sigterm":
             proc.send_signal(signal.SIGTERM)
-        else:  # a terminal's Ctrl-C reaches the whole process group, data workers included
-            os.killpg(proc.pid, signal.SIGINT)
+        else:  # Ctrl-C, like `timeout` or Slurm's SIGTERM, reaches the whole process group, data workers included
+            os.killpg(proc.pid, signal.SIGINT if how.startswith("ctrl-c") else signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

@@ -108,8 +108,10 @@ class SkipReport:
 
 
 def _ignore_interrupts(worker_id: int) -> None:
-    """Workers leave Ctrl-C to the main process, which saves a checkpoint before anything stops."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Workers leave Ctrl-C and SIGTERM to the main process, which saves a checkpoint before anything stops
+    (``timeout``, Slurm and systemd send SIGTERM to the whole process group, workers included)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def train_loader(domains: Sequence[Domain], data_cfg: dict[str, Any], batch_size: int, seed: int, start: int,
