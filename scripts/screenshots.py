@@ -105,31 +105,31 @@ def main(argv: list[str] | None = None) -> int:
         window.show()
         wait_until(app, lambda: window.session.translator is not None)
 
-        # Live: a clip made from a real photo, side by side, with the FPS overlay.
+        # File, as a first run opens it: the shipped sample dogs, a grid of random cat styles, the second
+        # one selected, split view (the default model opens in dog -> cat).
+        file_tab = window.file
+        wait_until(app, lambda: len(file_tab.thumbs) == file_tab.count.value())
+        file_tab.select(1)
+        grab(window, file_tab, args.out, "file", app)
+
+        # Live: a clip made from a real dog photo, side by side, with the FPS overlay.
         live = window.live
         window.tabs.setCurrentWidget(live)
-        live.set_video(make_video(cats[3], tmp / "clip.mp4"))
+        live.set_video(make_video(dogs[3], tmp / "clip.mp4"))
         live.start()
         wait_until(app, lambda: live.frames_shown >= 10)
         grab(window, live, args.out, "live", app)
         live.stop()
 
-        # File: one cat photo, a grid of random styles, the second one selected, split view.
-        file_tab = window.file
-        file_tab.open_paths([cats[0]])
-        wait_until(app, lambda: len(file_tab.thumbs) == file_tab.count.value())
-        file_tab.select(1)
-        grab(window, file_tab, args.out, "file", app)
-
-        # Mix: typical style, two random draws and a reference dog, handle between them.
+        # Mix: typical style, two random draws and a reference cat, handle between them.
         mix = window.mix
-        mix.set_image(cats[0])
+        mix.set_image(dogs[0])
         mix.add_typical()
         mix.add_random(seed=1)
         mix.add_random(seed=2)
-        mix.add_reference(dogs[0])
+        mix.add_reference(cats[0])
         wait_until(app, lambda: mix.canvas is not None and len(mix.canvas.anchors) == 4)
-        mix.move_handle(0.38, 0.3)
+        mix.move_handle(0.7, 0.35)
         wait_until(app, lambda: mix.previews_shown > 0 and not mix._preview_busy)
         grab(window, mix, args.out, "mix", app)
 
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         batch = window.batch
         folder = tmp / "photos"
         folder.mkdir()
-        for src in cats[:40]:
+        for src in dogs[:40]:
             shutil.copy(src, folder / src.name)
         (folder / "damaged.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(64))
         batch.form.input_dir.setText(str(folder))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 
 from desktop.runtime.bundle import load_bundle
@@ -11,7 +12,7 @@ from desktop.runtime.paths import default_model_name, shipped_models_dir, user_m
 from desktop.ui import app
 from desktop.ui.main_window import about_text
 from desktop.ui.platform_check import XCB_LIBRARIES, display_problem
-from ui_support import BROKEN_NAME, install_models, make_settings, open_window
+from ui_support import BROKEN_NAME, close_window, install_models, make_settings, open_window
 
 
 def test_no_display_gives_one_line_hint():
@@ -165,3 +166,36 @@ def test_untrained_label_is_added_once():
     assert untrained_label(SimpleNamespace(untrained=True, title="Cat <-> Dog")) == " (untrained placeholder)"
     assert untrained_label(SimpleNamespace(untrained=True, title="Cat <-> Dog (untrained placeholder)")) == ""
     assert untrained_label(SimpleNamespace(untrained=False, title="Cat <-> Dog")) == ""
+
+
+def test_first_run_shows_the_sample_dogs_translated_into_cats(qtbot, tmp_path):
+    settings = make_settings(tmp_path)
+    assert settings.first_run()
+    window = open_window(qtbot, settings)  # the shipped default model, nothing remembered
+    tab = window.file
+    qtbot.waitUntil(lambda: len(tab.outputs) == tab.count.value(), timeout=30000)
+    assert window.tabs.currentWidget() is tab
+    assert window.session.direction == "b2a" and window.bar.direction_combo.currentText() == "dog -> cat"
+    assert window.batch.form.direction.currentData() == "b2a"  # a new batch job starts in the same direction
+    assert [tab.files.item(i).text() for i in range(tab.files.count())] == ["dog_1.jpg", "dog_2.jpg"]
+    assert tab.source_path == shipped_models_dir().parent / "samples" / "dog_1.jpg"
+    source = tab.source
+    for output in tab.outputs:
+        assert output.image.shape == source.shape
+        assert np.abs(output.image.astype(int) - source.astype(int)).mean() > 20  # repainted, not passed through
+    assert not settings.first_run()
+
+
+def test_later_runs_keep_the_users_workspace_and_direction_and_open_no_samples(qtbot, tmp_path):
+    first = open_window(qtbot, make_settings(tmp_path))
+    qtbot.waitUntil(lambda: first.file.files.count() == 2, timeout=30000)
+    first.bar.direction_combo.setCurrentIndex(first.bar.direction_combo.findData("a2b"))
+    first.tabs.setCurrentWidget(first.batch)
+    assert first.batch.form.direction.currentData() == "a2b"
+    first.file.samples_button.click()  # cat -> dog now: the button adds the cat samples
+    names = [first.file.files.item(i).text() for i in range(first.file.files.count())]
+    assert names == ["dog_1.jpg", "dog_2.jpg", "cat_1.jpg", "cat_2.jpg"]
+    close_window(first)
+    again = open_window(qtbot, make_settings(tmp_path))
+    assert again.tabs.currentWidget() is again.batch and again.session.direction == "a2b"
+    assert again.file.files.count() == 0

@@ -46,3 +46,9 @@ def shipped_models_dir() -> Path:
 def default_model_name() -> str:
     """The bundle the app opens when the user has not chosen one."""
     return "cat2dog-munit"
+
+
+def default_direction(model: str) -> str:
+    """The direction a model opens in before the user has picked one: dog -> cat ("b2a") for the default
+    cat/dog model, the translation the app is known for; "" (the model's first direction) for the others."""
+    return "b2a" if model == default_model_name() else ""

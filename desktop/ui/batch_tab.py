@@ -116,6 +116,7 @@ class JobForm(QGroupBox):
         form.addRow(self.add_button)
         session.modelsChanged.connect(lambda _e: self.show_models())
         session.translatorChanged.connect(lambda _t: self.show_models(select=session.entry.name))
+        session.directionChanged.connect(self._follow_direction)
         self.model.currentIndexChanged.connect(lambda _i: self._show_directions())
         self.show_models()
 
@@ -138,6 +139,11 @@ class JobForm(QGroupBox):
         for direction_id, label in entry.directions if entry else ():
             self.direction.addItem(label, direction_id)
         self.direction.setCurrentIndex(max(self.direction.findData(current), 0))
+
+    def _follow_direction(self, direction: str) -> None:
+        """The window's direction changed (or a model opened): a form set to that model follows it."""
+        if self.session.entry is not None and self.model.currentData() == self.session.entry.name:
+            self.direction.setCurrentIndex(max(self.direction.findData(direction), 0))
 
     def _code_of_open_model(self, source) -> StyleSpec:
         """One style code for every image, computed with the model open in the window."""

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
                                QVBoxLayout, QWidget)
 
 from desktop.runtime.images import IMAGE_EXTENSIONS, read_image, write_image
+from desktop.runtime.samples import sample_images, samples_of
 
 from .image_view import CompareView, ImageView, heatmap_overlay, link_split_slider
 from .session import ModelSession
@@ -54,6 +55,9 @@ class FileTab(QWidget):
         self.selected = 0
 
         self.open_button = QPushButton("Open images...")
+        self.samples_button = QPushButton("Samples")
+        self.samples_button.setToolTip("Open the shipped sample images of the current source domain")
+        self._samples_pending = False
         self.files = QListWidget()
         self.style_panel = StylePanel(session, settings)
         self.count = QSpinBox()
@@ -75,7 +79,10 @@ class FileTab(QWidget):
         self.thumbs: list[ImageView] = []
 
         left = QVBoxLayout()
-        left.addWidget(self.open_button)
+        open_row = QHBoxLayout()
+        open_row.addWidget(self.open_button, 1)
+        open_row.addWidget(self.samples_button)
+        left.addLayout(open_row)
         left.addWidget(self.files, 1)
         left.addWidget(self.style_panel)
         row = QHBoxLayout()
@@ -111,6 +118,7 @@ class FileTab(QWidget):
         QHBoxLayout(self).addWidget(splitter)
 
         self.open_button.clicked.connect(self._open_clicked)
+        self.samples_button.clicked.connect(self.open_samples)
         self.files.currentItemChanged.connect(self._file_selected)
         self.style_panel.changed.connect(self.translate)
         self.count.valueChanged.connect(lambda _v: self.translate())
@@ -119,7 +127,7 @@ class FileTab(QWidget):
         self.view_mode.currentIndexChanged.connect(lambda i: self.compare.set_mode(self.view_mode.itemData(i)))
         link_split_slider(self.compare, self.split_slider)
         self.attention.toggled.connect(lambda _on: self.select(self.selected))
-        session.translatorChanged.connect(lambda _t: self.translate())
+        session.translatorChanged.connect(lambda _t: self.open_samples() if self._samples_pending else self.translate())
         session.directionChanged.connect(lambda _d: self.translate())
         self._update_buttons()
 
@@ -140,6 +148,19 @@ class FileTab(QWidget):
         if first is not None:
             self.settings.set_folder("open", Path(first.data(Qt.ItemDataRole.UserRole)))
             self.files.setCurrentItem(first)
+
+    def open_samples(self) -> None:
+        """Open the shipped samples of the current source domain (all of them when none match); waits for
+        the model when none is open yet, since the direction decides which samples fit."""
+        if self.session.translator is None:
+            self._samples_pending = True
+            return
+        self._samples_pending = False
+        samples = samples_of(self.session.source_domain()) or sample_images()
+        if samples:
+            self.open_paths(samples)
+        else:
+            self.message.setText("no sample images are installed")
 
     def _open_clicked(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Open images", self.settings.folder("open"), IMAGE_FILTER)

@@ -8,6 +8,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QPushButton, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
+from desktop.runtime.paths import default_direction
 from desktop.runtime.providers import AUTO, PROVIDERS, available_providers
 
 from .batch_tab import BatchTab
@@ -125,6 +126,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setWindowTitle("i2i Studio")
         self.settings = settings or Settings()
+        first_run = self.settings.first_run()  # read before the window remembers anything
         self.runner = TaskRunner(self)
         self.session = ModelSession(self.runner, self)
         self.bar = ModelBar(self.session)
@@ -154,6 +156,9 @@ class MainWindow(QMainWindow):
 
         self._wire()
         self._restore()
+        if first_run:  # open on a translation that works without a camera: the sample dogs, as cats
+            self.tabs.setCurrentWidget(self.file)
+            self.file.open_samples()
 
     # wiring -----------------------------------------------------------------------------------------
     def _wire(self) -> None:
@@ -192,13 +197,13 @@ class MainWindow(QMainWindow):
             self.model_status.setText("no usable model: import a bundle")
             return
         self.bar.show_models(self.session.models, entry.name)
-        self.session.open(entry, direction=self.settings.direction(entry.name))
+        self.session.open(entry, direction=self.settings.direction(entry.name) or default_direction(entry.name))
 
     # slots ------------------------------------------------------------------------------------------
     def _model_picked(self, index: int) -> None:
         entry = self.session.entry_named(self.bar.model_combo.itemData(index))
         if entry is not None:
-            self.session.open(entry, direction=self.settings.direction(entry.name))
+            self.session.open(entry, direction=self.settings.direction(entry.name) or default_direction(entry.name))
 
     def _provider_picked(self, index: int) -> None:
         provider = self.bar.provider_combo.itemData(index)

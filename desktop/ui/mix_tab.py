@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
 
 from desktop.runtime.images import read_image
 from desktop.runtime.mixcanvas import MixCanvas
-from desktop.runtime.paths import shipped_models_dir
+from desktop.runtime.samples import sample_images, samples_of
 
 from .file_tab import IMAGE_FILTER
 from .image_view import ImageView
@@ -23,12 +23,6 @@ from .tasks import TaskRunner
 # Where new anchors land on the 0..1 canvas, in turn: the corners first, then the edges' middles.
 ANCHOR_SLOTS = ((0.15, 0.15), (0.85, 0.15), (0.85, 0.85), (0.15, 0.85), (0.5, 0.1), (0.9, 0.5), (0.5, 0.9),
                 (0.1, 0.5))
-
-
-def sample_images() -> list[Path]:
-    """The sample inputs shipped beside the models (resources/samples)."""
-    folder = shipped_models_dir().parent / "samples"
-    return sorted(p for p in folder.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
 
 
 class MixTab(QWidget):
@@ -122,19 +116,13 @@ class MixTab(QWidget):
             self.canvas = MixCanvas(translator, self.session.direction)
             self.message.setText("")
             if self.image is None:
-                samples = sample_images()
+                samples = samples_of(self.session.source_domain()) or sample_images()
                 if samples:
-                    self.set_image(self._pick_sample(samples))
+                    self.set_image(samples[0])
             else:
                 self._encode_content()
         self._refresh_anchors()
         self._enable()
-
-    def _pick_sample(self, samples: list[Path]) -> Path:
-        """A shipped sample of the direction's source domain when there is one (cat_1.jpg for cat -> dog)."""
-        label = dict(self.session.entry.directions).get(self.session.direction, "")
-        source = label.split(" -> ")[0]
-        return next((p for p in samples if p.stem.startswith(source)), samples[0])
 
     def _enable(self) -> None:
         usable = self.canvas is not None

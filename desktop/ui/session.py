@@ -162,5 +162,14 @@ class ModelSession(QObject):
         self.timingReported.emit(float(ms))
 
     # naming -----------------------------------------------------------------------------------------
+    def source_domain(self) -> str:
+        """The current direction's source domain name ("dog" for dog -> cat); "" before a model is open and
+        for TUNIT, whose source is any image."""
+        if self.translator is None:
+            return ""
+        bundle = self.translator.bundle
+        source = next((d.source for d in bundle.directions if d.id == self.direction), "")
+        return next((d.name for d in bundle.domains if d.id == source), "")
+
     def has_style(self) -> bool:
         return bool(self.translator is not None and self.translator.has_style)

@@ -23,6 +23,10 @@ class Settings:
     def _set(self, key: str, value: object) -> None:
         self._q.setValue(key, value)
 
+    def first_run(self) -> bool:
+        """True until the app has remembered anything: a fresh install, or settings that were reset."""
+        return not self._q.allKeys()
+
     def sync(self) -> None:
         self._q.sync()
 
