@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import shutil
+import time
 from pathlib import Path
 
 import cv2
@@ -210,6 +211,28 @@ def test_pause_then_resume_finishes_without_redoing(photos, tmp_path, tiny_bundl
     job = queue.job(job_id)
     assert job.state == JobState.DONE and job.finished == len(GOOD) + 1
     assert counting.made[0].calls == len(GOOD)  # the corrupt file never reaches the model
+
+
+def test_resume_while_the_paused_worker_is_still_finishing_runs_the_job(photos, tmp_path, tiny_bundles):
+    """Resume arriving between "paused" being reported and the worker thread ending (a quick click in the
+    app) must not be lost: here it is called from inside the worker's own "paused" report."""
+    queue = BatchQueue()
+    job_id = queue.add_job(spec_for(photos, tmp_path / "out", tiny_bundles["munit"]))
+    resumed = []
+
+    def on_state(job, state, message):
+        if state == JobState.PAUSED and not resumed:
+            resumed.append(job)
+            engine.resume(job)  # the worker that reported the pause is still alive
+
+    engine = BatchEngine(queue, on_state=on_state, on_progress=lambda p: p.finished == 2 and engine.pause())
+    engine.start()
+    deadline = time.monotonic() + 60
+    while queue.job(job_id).state != JobState.DONE and time.monotonic() < deadline:
+        engine.wait(0.2)
+    assert resumed == [job_id]
+    assert queue.job(job_id).state == JobState.DONE and queue.job(job_id).finished == len(GOOD) + 1
+    assert engine.wait(10) and not engine.busy
 
 
 def test_cancel_stops_the_job_and_the_next_one_runs(photos, tmp_path, tiny_bundles):

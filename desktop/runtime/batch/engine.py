@@ -82,16 +82,29 @@ class BatchEngine:
         self._running_job: int | None = None
         self._request: tuple[JobState, str] | None = None  # what the running job should do next
         self._stopping = threading.Event()
+        self._recheck = False  # start() came while the worker was finishing: it looks at the queue again
 
     # ---- control (any thread) -------------------------------------------------------------------
     def start(self) -> None:
         """Run the queue on a worker thread until no job is runnable (no-op if already running)."""
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
+            if self._thread is not None:  # running, or about to exit: make it check the queue once more
+                self._recheck = True
                 return
             self._stopping.clear()
-            self._thread = threading.Thread(target=self.run, name="batch-engine", daemon=True)
+            self._thread = threading.Thread(target=self._work, name="batch-engine", daemon=True)
             self._thread.start()
+
+    def _work(self) -> None:
+        """The worker: run the queue, and again if start() was called meanwhile (a Resume clicked while the
+        paused job's worker was still finishing); the exit decision is taken under the lock start() takes."""
+        while True:
+            self.run()
+            with self._lock:
+                if not self._recheck or self._stopping.is_set():
+                    self._thread = None
+                    return
+                self._recheck = False
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the worker to finish; True if it has."""
