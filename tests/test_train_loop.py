@@ -131,6 +131,15 @@ def test_slim_checkpoint_keeps_only_the_generators_and_cannot_resume(tiny_cat2do
     with pytest.raises(ConfigError, match="slim"):
         train(tiny_config("train.iterations=4"), tiny_cat2dog, run, device="cpu", resume=True, progress=False)
     assert slim_main([str(tmp_path / "nothing"), str(tmp_path / "x.pt")]) == 2
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(result.checkpoint.read_bytes()[:1000])
+    capsys.readouterr()
+    assert slim_main([str(truncated), str(tmp_path / "out.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"trainer.slim: cannot use {truncated}") and len(err.splitlines()) == 1
+    assert not (tmp_path / "out.pt").exists()
+    assert slim_main([str(result.checkpoint), str(tmp_path / "missing" / "out.pt")]) == 2
+    assert "trainer.slim: cannot write" in capsys.readouterr().err
 
 
 def test_resume_without_checkpoint_is_an_error(tiny_cat2dog, tmp_path):

@@ -39,9 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     if path is None or not path.is_file():
         print(f"trainer.slim: no checkpoint at {args.source}", file=sys.stderr)
         return 2
-    slim = slim_checkpoint(ckpt_io.load_checkpoint(path))
-    with atomic_open(args.out, "wb") as handle:
-        torch.save(slim, handle)
+    try:
+        slim = slim_checkpoint(ckpt_io.load_checkpoint(path))
+    except Exception as exc:  # truncated, unsafe (pickled code), not ours, or of an unknown family
+        print(f"trainer.slim: cannot use {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+              file=sys.stderr)
+        return 2
+    try:
+        with atomic_open(args.out, "wb") as handle:
+            torch.save(slim, handle)
+    except OSError as exc:
+        print(f"trainer.slim: cannot write {args.out}: {exc}", file=sys.stderr)
+        return 2
     print(f"{path} -> {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, iteration {slim['iteration']})")
     return 0
 
