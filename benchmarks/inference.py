@@ -30,9 +30,9 @@ sys.path.insert(0, str(REPO))
 
 from desktop.runtime.bundle import Bundle, load_bundle  # noqa: E402
 from desktop.runtime.providers import available_providers, create_session  # noqa: E402
-from trainer.provenance import hardware  # noqa: E402
 from export.registry import exporter_for  # noqa: E402
 from export.source import load_checkpoint  # noqa: E402
+from trainer.provenance import hardware  # noqa: E402
 
 SIZES = (128, 256)
 BATCHES = (1, 8)

@@ -18,7 +18,6 @@ import onnxruntime
 import torch
 
 from desktop.runtime.bundle import Bundle
-
 from trainer.provenance import hardware
 
 from .bundle_writer import write_bundle

@@ -197,13 +197,17 @@ class MainWindow(QMainWindow):
             self.model_status.setText("no usable model: import a bundle")
             return
         self.bar.show_models(self.session.models, entry.name)
+        self._open(entry)
+
+    def _open(self, entry: ModelEntry) -> None:
+        """Open a model in the direction the user last used with it (its default the first time)."""
         self.session.open(entry, direction=self.settings.direction(entry.name) or default_direction(entry.name))
 
     # slots ------------------------------------------------------------------------------------------
     def _model_picked(self, index: int) -> None:
         entry = self.session.entry_named(self.bar.model_combo.itemData(index))
         if entry is not None:
-            self.session.open(entry, direction=self.settings.direction(entry.name) or default_direction(entry.name))
+            self._open(entry)
 
     def _provider_picked(self, index: int) -> None:
         provider = self.bar.provider_combo.itemData(index)
