@@ -274,14 +274,14 @@ class LivePipeline:
         for thread in self._threads:
             thread.start()
 
-    def stop(self) -> None:
-        """Stop both threads and wait up to ``STOP_WAIT_S`` for them; once this returns no callback runs
-        any more. The capture thread closes the source when it ends. Safe to call more than once."""
+    def stop(self, wait_s: float = STOP_WAIT_S) -> None:
+        """Stop both threads and wait up to ``wait_s`` for them; once this returns no callback runs any
+        more. The capture thread closes the source when it ends. Safe to call more than once."""
         self._stop.set()
         self._slot.close()
         with self._deliver:  # a callback already running finishes first; later ones see the stop
             pass
-        deadline = time.monotonic() + STOP_WAIT_S
+        deadline = time.monotonic() + wait_s
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(max(0.0, deadline - time.monotonic()))
