@@ -65,7 +65,7 @@ def test_video_file_frames_reach_the_view_and_stop_is_clean(qtbot, tmp_path, tin
 
     tab.start_button.click()  # stop
     assert tab.pipeline is None and tab.start_button.text() == "Start"
-    assert not _live_threads()
+    qtbot.waitUntil(lambda: not _live_threads(), timeout=20000)  # stop() does not wait long; they end
     assert tab.recorder is None
     capture = cv2.VideoCapture(str(tmp_path / "rec.mp4"))
     assert capture.isOpened() and int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) >= 3
@@ -94,7 +94,7 @@ def test_camera_that_cannot_open_shows_a_message_and_stays_usable(qtbot, tmp_pat
     assert tab.start() is True
     qtbot.waitUntil(lambda: tab.frames_shown >= 1, timeout=20000)
     tab.stop()
-    assert not _live_threads()
+    qtbot.waitUntil(lambda: not _live_threads(), timeout=20000)
 
 
 def test_a_slow_model_drops_stale_frames_and_the_overlay_says_so(qtbot, tmp_path, tiny_bundles):
@@ -108,4 +108,70 @@ def test_a_slow_model_drops_stale_frames_and_the_overlay_says_so(qtbot, tmp_path
     stats = tab.last_frame.stats
     assert stats.produced < stats.captured and stats.dropped > 0
     tab.stop()
-    assert not _live_threads()
+    qtbot.waitUntil(lambda: not _live_threads(), timeout=20000)
+
+
+def test_after_no_camera_found_the_list_offers_no_camera_index(qtbot, tmp_path, tiny_bundles):
+    install_models(tiny_bundles, families=("ugatit",))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-ugatit"))
+    tab = window.live
+    tab.enumerate_cameras = lambda: []  # a machine without cameras
+    qtbot.mouseClick(tab.refresh_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.refresh_button.isEnabled(), timeout=20000)
+    assert tab.message.text() == "no camera found"
+    items = [(tab.source_combo.itemText(i), tab.source_combo.itemData(i)) for i in range(tab.source_combo.count())]
+    assert items == [("No camera found", None)]  # no "Camera 0" that is not there
+    assert not tab.source_combo.model().item(0).isEnabled()
+    assert tab.refresh_button.text() == "Refresh" and tab.video_button.isEnabled()
+    assert tab.start() is False and tab.pipeline is None  # nothing to start: a message, no pipeline
+    assert "no camera found" in tab.message.text() and tab.start_button.text() == "Start"
+
+    tab.set_video(_video(tmp_path / "clip.mp4", frames=10))  # the video file is still an option
+    assert tab.source_combo.currentText() == "Video: clip.mp4" and tab.source_combo.count() == 2
+    tab.toggle_running()  # what the Start/Stop shortcut calls
+    assert tab.pipeline is not None and tab.start_button.text() == "Stop"
+    qtbot.waitUntil(lambda: tab.frames_shown >= 1, timeout=20000)
+    tab.toggle_running()
+    assert tab.pipeline is None
+    qtbot.waitUntil(lambda: not _live_threads(), timeout=20000)
+
+    tab.enumerate_cameras = lambda: [3]  # plugged in, then Refresh
+    tab.refresh_button.click()
+    qtbot.waitUntil(lambda: tab.refresh_button.isEnabled(), timeout=20000)
+    assert tab.message.text() == "1 camera(s) found"
+    assert [tab.source_combo.itemData(i) for i in range(tab.source_combo.count())] == [
+        ("camera", 3), ("video", str(tmp_path / "clip.mp4"))]
+
+
+class Glitchy:
+    """A real translator that raises on every third frame, or on every frame once ``always`` is set."""
+
+    def __init__(self, inner):
+        self._inner, self.calls, self.always = inner, 0, False
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def translate(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls > 1 and (self.always or self.calls % 3 == 0):  # call 1 is the warm-up
+            raise RuntimeError(f"glitch {self.calls}\nmore detail")
+        return self._inner.translate(*args, **kwargs)
+
+
+def test_skipped_frames_show_in_the_overlay_and_repeated_failures_stop_with_the_reason(qtbot, tmp_path,
+                                                                                    tiny_bundles):
+    install_models(tiny_bundles, families=("ugatit",))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-ugatit"))
+    model = window.session.translator = Glitchy(window.session.translator)
+    tab = window.live
+    tab.set_video(_video(tmp_path / "clip.mp4", frames=30))
+    tab.start()
+    qtbot.waitUntil(lambda: "skipped frames:" in tab.view.overlay(), timeout=20000)
+    assert re.search(r"skipped frames: \d+ \(last error: glitch \d+\)$", tab.view.overlay())
+    assert tab.pipeline is not None  # one frame in three failing does not stop it
+    model.always = True
+    qtbot.waitUntil(lambda: tab.pipeline is None, timeout=20000)
+    assert re.fullmatch(r"the model failed on 8 of the last \d+ frames: glitch \d+", tab.message.text())
+    assert tab.start_button.text() == "Start"
+    qtbot.waitUntil(lambda: not _live_threads(), timeout=20000)

@@ -7,19 +7,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 import torch
 
-from .config import ConfigError, load_config
+from .config import ConfigError, load_config, shipped_configs
 from .data import DatasetError
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="i2i-train", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--config", help="TOML file, or the name of a shipped config (munit_cpu, munit_paper); "
+    shipped = ", ".join(shipped_configs())
+    parser.add_argument("--config", help=f"TOML file, or the name of a shipped config ({shipped}); "
                                          "with --resume defaults to the run's own config.toml")
     parser.add_argument("--data", required=True, help="dataset folder (trainA/trainB, AFHQ train/<class>/, ...)")
     parser.add_argument("--out", required=True, help="run folder (checkpoints/, samples/, metrics.csv, tb/)")
@@ -31,6 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="more overrides, e.g. train.iterations=5000")
     return parser
+
+
+def check_out_folder(out: Path) -> None:
+    """Refuse a run folder that cannot be created or written, before any work starts."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"--out {out}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out}: {existing} is not writable")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,11 +61,15 @@ def main(argv: list[str] | None = None) -> int:
         config_path = Path(args.out) / "config.toml"
     try:
         config = load_config(config_path, [*args.sets, *args.overrides])
+        check_out_folder(Path(args.out))
         result = train(config, args.data, args.out, device=args.device, resume=args.resume,
                        progress=not args.no_progress)
     except (ConfigError, DatasetError, FileNotFoundError) as exc:
         print(f"i2i-train: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the run folder became unwritable or the disk filled up during the run
+        print(f"i2i-train: {exc}", file=sys.stderr)
+        return 1
     finally:
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()

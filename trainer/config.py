@@ -18,6 +18,14 @@ class ConfigError(ValueError):
     """A config file or override that cannot be used."""
 
 
+_KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", list: "a list"}
+
+
+def shipped_configs() -> list[str]:
+    """Names of the configs shipped in ``trainer/configs/`` (what ``--config NAME`` accepts)."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))
+
+
 def resolve_config_path(path: str | Path) -> Path:
     """``path`` itself if it exists, else the shipped config of that name (``.toml`` optional)."""
     candidate = Path(path)
@@ -27,8 +35,7 @@ def resolve_config_path(path: str | Path) -> Path:
     shipped = CONFIG_DIR / name
     if candidate.parent == Path(".") and shipped.is_file():
         return shipped
-    available = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")))
-    raise ConfigError(f"config not found: {path} (shipped configs: {available})")
+    raise ConfigError(f"config not found: {path} (shipped configs: {', '.join(shipped_configs())})")
 
 
 def parse_value(text: str) -> Any:
@@ -59,6 +66,10 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, An
     resolved = resolve_config_path(path)
     try:
         config = tomllib.loads(resolved.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{resolved}: cannot read the config: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{resolved}: not a TOML text file (not UTF-8)") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{resolved}: invalid TOML: {exc}") from exc
     for override in overrides:
@@ -100,12 +111,25 @@ def dumps_config(config: Mapping[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def merged(defaults: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep merge: tables of ``config`` complete (and override) those of ``defaults``."""
+def _same_kind(default: Any, value: Any) -> bool:
+    """Whether ``value`` may replace ``default``: a bool for a bool, a whole number for an int, a number
+    for a float, a string for a string, a list for a list (other defaults accept anything)."""
+    for kind, accepted in ((bool, (bool,)), (int, (int,)), (float, (int, float)), (str, (str,)), (list, (list,))):
+        if isinstance(default, kind):
+            return isinstance(value, accepted) and (kind is bool or not isinstance(value, bool))
+    return True
+
+
+def merged(defaults: Mapping[str, Any], config: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """Deep merge: tables of ``config`` complete (and override) those of ``defaults``. A value of another
+    kind than its default (``model.dim = "abc"``) is a :class:`ConfigError`."""
     out = copy.deepcopy(dict(defaults))
     for key, value in config.items():
+        name = f"{where}{key}"
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merged(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
+            out[key] = merged(out[key], value, f"{name}.")
+            continue
+        if key in out and not _same_kind(out[key], value):
+            raise ConfigError(f"{name} = {value!r}: expected {_KIND_NAMES[type(out[key])]}")
+        out[key] = copy.deepcopy(value)
     return out

@@ -4,11 +4,22 @@ The capture thread always overwrites the unread frame, so when the model is slow
 stale frames are dropped (and counted) and latency stays at about one inference. The inference thread
 warms the model up before the camera starts and hands every output to ``on_frame`` (called from the
 inference thread; a GUI forwards it to its own thread). Nothing here knows about Qt.
+
+A frame the model fails on is skipped and counted (``skipped`` and ``last_error`` in the stats); the
+pipeline stops itself only when ``FAILURE_LIMIT`` of the last ``FAILURE_WINDOW`` frames it tried have
+failed, so a model that always fails stops within a few frames while an occasional failure costs one frame.
+
+The capture thread alone opens, reads and closes the source: releasing an OpenCV capture from another
+thread while it is inside ``read()`` is not safe (with the FFmpeg backend it deadlocks in the scaler's
+teardown). :meth:`LivePipeline.stop` therefore waits at most ``STOP_WAIT_S`` for the threads; a thread
+still blocked in the source or the model then finishes on its own, delivers nothing, and the capture
+thread closes the source as soon as its ``read()`` returns.
 """
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -19,7 +30,30 @@ from .frames import EndOfStream
 from .providers import first_line
 from .style import ExplicitStyle
 
-JOIN_TIMEOUT_S = 10.0
+STOP_WAIT_S = 0.5  # how long stop() waits for the threads; a thread stuck longer is left to end by itself
+FAILURE_WINDOW = 20  # the model's failures are judged over this many of the latest frames it tried ...
+FAILURE_LIMIT = 8  # ... and this many failures among them stop the pipeline
+
+
+class FailureWindow:
+    """Outcomes of the latest ``window`` attempts; :meth:`record` says when ``limit`` of them failed."""
+
+    def __init__(self, window: int = FAILURE_WINDOW, limit: int = FAILURE_LIMIT) -> None:
+        self._outcomes: deque[bool] = deque(maxlen=window)
+        self._limit = limit
+
+    def record(self, failed: bool) -> bool:
+        """Add one outcome; True once the failures among the latest attempts reach the limit."""
+        self._outcomes.append(failed)
+        return self.failed >= self._limit
+
+    @property
+    def failed(self) -> int:
+        return sum(self._outcomes)
+
+    @property
+    def tried(self) -> int:
+        return len(self._outcomes)
 
 
 @dataclass(frozen=True)
@@ -33,6 +67,8 @@ class LiveStats:
     captured: int
     produced: int
     dropped: int  # frames overwritten in the mailbox before inference could take them
+    skipped: int = 0  # frames the model failed on (not shown; the pipeline went on)
+    last_error: str | None = None  # the latest of those failures, one line
 
 
 @dataclass(frozen=True)
@@ -147,6 +183,8 @@ class LivePipeline:
         self._on_ended = on_ended or (lambda: None)
         self._slot = FrameSlot()
         self._stop = threading.Event()
+        self._deliver = threading.RLock()  # held while a callback runs; stop() takes it to end deliveries
+        self._failures = FailureWindow()
         self._settings_lock = threading.Lock()
         self._style_source: Any = None  # what the caller asked for
         self._style: Any = None  # the code it stands for in the current direction
@@ -161,6 +199,8 @@ class LivePipeline:
         self._produced = 0
         self._latency_ms = 0.0
         self._inference_ms = 0.0
+        self._skipped = 0
+        self._last_error: str | None = None
         self.error: str | None = None
         self.set_style(style)
         self.set_face_mode(face)
@@ -209,6 +249,8 @@ class LivePipeline:
             captured=self._captured,
             produced=self._produced,
             dropped=self._slot.dropped,
+            skipped=self._skipped,
+            last_error=self._last_error,
         )
 
     def latest(self) -> LiveFrame | None:
@@ -217,6 +259,7 @@ class LivePipeline:
 
     @property
     def running(self) -> bool:
+        """Whether a thread is still alive (after :meth:`stop`, one blocked in the source or model may be)."""
         return any(t.is_alive() for t in self._threads)
 
     # ---- life cycle ---------------------------------------------------------------------------
@@ -231,14 +274,17 @@ class LivePipeline:
         for thread in self._threads:
             thread.start()
 
-    def stop(self) -> None:
-        """Stop both threads, wait for them, close the source. Safe to call more than once."""
+    def stop(self, wait_s: float = STOP_WAIT_S) -> None:
+        """Stop both threads and wait up to ``wait_s`` for them; once this returns no callback runs any
+        more. The capture thread closes the source when it ends. Safe to call more than once."""
         self._stop.set()
         self._slot.close()
+        with self._deliver:  # a callback already running finishes first; later ones see the stop
+            pass
+        deadline = time.monotonic() + wait_s
         for thread in self._threads:
             if thread is not threading.current_thread():
-                thread.join(JOIN_TIMEOUT_S)
-        self._close_source()
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def _close_source(self) -> None:
         try:
@@ -246,16 +292,23 @@ class LivePipeline:
         except Exception:  # closing a vanished camera may fail; nothing is left to release
             pass
 
+    def _deliver_unless_stopped(self, callback: Callable[..., None], *args: Any) -> None:
+        with self._deliver:
+            if not self._stop.is_set():
+                callback(*args)
+
     def _fail(self, message: str) -> None:
-        if self._stop.is_set():
-            return
-        self.error = message
-        self._stop.set()
-        self._slot.close()
-        self._on_error(message)
+        with self._deliver:
+            if self._stop.is_set():
+                return
+            self.error = message
+            self._stop.set()
+            self._slot.close()
+            self._on_error(message)
 
     # ---- threads ------------------------------------------------------------------------------
     def _capture_loop(self) -> None:
+        """Open, read, close: the source is touched by this thread only."""
         try:
             self._source.open()
             self._warm_up()
@@ -268,6 +321,8 @@ class LivePipeline:
             next_due = time.perf_counter()
             while not self._stop.is_set():
                 frame = self._source.read()
+                if self._stop.is_set():
+                    break  # stopped while the read was blocked: the frame is not wanted
                 now = time.perf_counter()
                 self._capture_meter.tick(now)
                 self._captured += 1
@@ -279,25 +334,40 @@ class LivePipeline:
                     next_due = max(next_due + self._min_interval, now)
                     self._stop.wait(max(0.0, next_due - time.perf_counter()))
         except EndOfStream:
-            self._on_ended()
+            self._deliver_unless_stopped(self._on_ended)
         except Exception as exc:
             self._fail(f"the video source stopped: {first_line(exc)}")
         finally:
-            if self._stop.is_set():
-                self._close_source()
+            self._close_source()  # the last captured frame stays available for re-runs
 
     def _inference_loop(self) -> None:
         while not self._stop.is_set():
             captured = self._slot.get(timeout=0.1)
             if captured is None or self._stop.is_set():
                 continue
+            started = time.perf_counter()
             try:
-                frame = self._translate(captured)
+                output, box = self._run_model(captured.image)
             except Exception as exc:
-                self._fail(f"the model failed on a frame: {first_line(exc)}")
-                return
-            self._latest = frame
-            self._on_frame(frame)
+                self._skipped += 1
+                self._last_error = first_line(exc)
+                if self._failures.record(True):
+                    self._fail(f"the model failed on {self._failures.failed} of the last {self._failures.tried} "
+                               f"frames: {self._last_error}")
+                    return
+                continue
+            self._failures.record(False)
+            self._deliver_unless_stopped(self._publish, captured, output, box, started)
+
+    def _publish(self, captured: _Captured, output: np.ndarray, box: Box | None, started: float) -> None:
+        """Count and hand out one output (only while running: what finishes after stop() is dropped)."""
+        done = time.perf_counter()
+        self._output_meter.tick(done)
+        self._produced += 1
+        self._inference_ms = (done - started) * 1000
+        self._latency_ms = (done - captured.at) * 1000
+        self._latest = LiveFrame(captured.index, captured.image, output, box, self.stats)
+        self._on_frame(self._latest)
 
     def _warm_up(self) -> None:
         """One inference at the source's frame size before the first frame, so that frame is not slow."""
@@ -316,14 +386,4 @@ class LivePipeline:
             result = translate_face(image, translate, detector)
             return result.image, result.crop_box
         return translate(image), None
-
-    def _translate(self, captured: _Captured) -> LiveFrame:
-        started = time.perf_counter()
-        output, box = self._run_model(captured.image)
-        done = time.perf_counter()
-        self._output_meter.tick(done)
-        self._produced += 1
-        self._inference_ms = (done - started) * 1000
-        self._latency_ms = (done - captured.at) * 1000
-        return LiveFrame(captured.index, captured.image, output, box, self.stats)
 

@@ -3,6 +3,7 @@ style choice, snapshots and MP4 recording. Threads and frame dropping live in de
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
@@ -10,7 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QGroupBox, Q
 
 from desktop.runtime.frames import CameraSource, VideoFileSource, camera_label, probe_cameras
 from desktop.runtime.images import ImageWriteError
-from desktop.runtime.live import LiveFrame, LivePipeline
+from desktop.runtime.live import STOP_WAIT_S, LiveFrame, LivePipeline
 from desktop.runtime.recorder import RecorderError, VideoRecorder, save_snapshot, timestamped_path
 
 from .image_view import CompareView, link_split_slider
@@ -22,6 +23,19 @@ from .tasks import TaskRunner
 RESOLUTIONS = ("320x240", "640x480", "1280x720", "1920x1080")
 FACE_MODES = (("Whole frame", None), ("Human face", "human"), ("Cat face", "cat"), ("Centre square", "centre"))
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm)"
+NO_CAMERA = "No camera found"
+SHUTDOWN_WAIT_S = 5.0  # on closing the window, how long the live threads get to end before the app exits
+OVERLAY_ERROR_CHARS = 80  # the last model error in the overlay is cut to this length
+
+
+def skipped_text(skipped: int, last_error: str | None) -> str:
+    """The overlay's note on frames the model failed on ("" when there were none)."""
+    if not skipped:
+        return ""
+    error = last_error or "unknown error"
+    if len(error) > OVERLAY_ERROR_CHARS:
+        error = error[:OVERLAY_ERROR_CHARS - 1] + "\u2026"
+    return f" | skipped frames: {skipped} (last error: {error})"
 
 
 class _PipelineBridge(QObject):
@@ -46,6 +60,7 @@ class LiveTab(QWidget):
         self._frame_pending = False
         self.bridge = _PipelineBridge(self)
         self.probe_runner = TaskRunner(self)
+        self.enumerate_cameras: Callable[[], list[int]] = probe_cameras  # indices of working cameras
 
         self.source_combo = QComboBox()
         self.source_combo.setMinimumContentsLength(18)
@@ -117,7 +132,7 @@ class LiveTab(QWidget):
         self.bridge.ended.connect(lambda: self.message.setText("the video ended"))
         session.translatorChanged.connect(lambda _t: self.stop())
         session.directionChanged.connect(self._direction_changed)
-        self._show_sources([])
+        self._show_sources(None)
         self._enable()
 
     # sources ----------------------------------------------------------------------------------------
@@ -135,19 +150,27 @@ class LiveTab(QWidget):
             self.refresh_button.setEnabled(True)
             self.message.setText(f"camera probe failed: {message}")
 
-        self.probe_runner.submit(probe_cameras, done, failed)
+        self.probe_runner.submit(self.enumerate_cameras, done, failed)
 
-    def _show_sources(self, cameras: list[int]) -> None:
+    def _show_sources(self, cameras: list[int] | None) -> None:
+        """List ``cameras`` and the chosen video file. ``None`` (not looked for yet) offers the remembered
+        camera; an empty list shows "No camera found", disabled, and the button becomes Refresh."""
         self.source_combo.clear()
+        if cameras is None:
+            cameras = [self.settings.camera()]
+        else:
+            self.refresh_button.setText("Refresh")
         for index in cameras:
             self.source_combo.addItem(camera_label(index), ("camera", index))
         if not cameras:
-            remembered = self.settings.camera()
-            self.source_combo.addItem(camera_label(remembered), ("camera", remembered))
+            self.source_combo.addItem(NO_CAMERA, None)
+            self.source_combo.model().item(0).setEnabled(False)
         if self.video_path is not None:
             self.source_combo.addItem(f"Video: {self.video_path.name}", ("video", str(self.video_path)))
         index = self.source_combo.findData(("camera", self.settings.camera()))
-        self.source_combo.setCurrentIndex(max(index, 0))
+        if index < 0:
+            index = self.source_combo.count() - 1  # the video file if there is one, else the first entry
+        self.source_combo.setCurrentIndex(index)
 
     def set_video(self, path: Path) -> None:
         """Add a video file as the source and select it."""
@@ -166,6 +189,8 @@ class LiveTab(QWidget):
             self.set_video(Path(path))
 
     def _open_source(self):
+        if self.source_combo.currentData() is None:
+            raise ValueError("no camera found; choose a video file, or Refresh to look for cameras again")
         kind, value = self.source_combo.currentData()
         if kind == "video":
             return VideoFileSource(value, loop=True), 30.0
@@ -201,18 +226,27 @@ class LiveTab(QWidget):
         self._enable()
         return True
 
-    def stop(self) -> None:
-        """Stop the pipeline (joins its threads, closes the source) and finish any recording."""
+    def stop(self, wait_s: float = STOP_WAIT_S) -> None:
+        """Stop the pipeline (its threads get ``wait_s`` to end, then end by themselves and close the
+        source) and finish any recording."""
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
-            pipeline.stop()
+            pipeline.stop(wait_s)
             self.message.setText("stopped")
         self.stop_recording()
         self._sync_start_button()
         self._enable()
 
+    def toggle_running(self) -> None:
+        """Start if stopped, stop if running (the Start/Stop button and its shortcut)."""
+        if self.pipeline is None:
+            self.start()
+        else:
+            self.stop()
+
     def shutdown(self) -> None:
-        self.stop()
+        """Stop for good (the window closes): an inference in flight gets time to finish before exit."""
+        self.stop(SHUTDOWN_WAIT_S)
         self.probe_runner.wait()
 
     def running(self) -> bool:
@@ -253,7 +287,8 @@ class LiveTab(QWidget):
         self.view.set_images(frame.source, frame.output)
         stats = frame.stats
         self.view.set_overlay(f"capture {stats.capture_fps:.1f} fps | output {stats.output_fps:.1f} fps | "
-                              f"latency {stats.latency_ms:.0f} ms | dropped {stats.dropped}")
+                              f"latency {stats.latency_ms:.0f} ms | dropped {stats.dropped}"
+                              + skipped_text(stats.skipped, stats.last_error))
         self.session.report_timing(stats.inference_ms)
         self.frames_shown += 1
         if self.frames_shown == 1 or self.message.text() == "warming up...":
