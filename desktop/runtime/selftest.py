@@ -2,7 +2,8 @@
 export for each precision, and the check a translator runs when it opens.
 
 The input is generated, not stored: blocks of seeded random colours (``numpy.random.default_rng``) at the
-recorded size. Each direction translates it (styled families take the style of a second such image), and
+recorded size. Each direction translates it (styled families twice: with the style of a second such image,
+which runs the style encoder, and with the stored typical style, which uses the bundle's arrays), and
 the output's per-channel mean, standard deviation, minimum and maximum and an 8x8 thumbnail, all in
 0-255 levels, must lie within the precision's tolerance of what the exporter measured. A bit-flipped
 weight that turns every picture flat or black passes every structural check and fails this one.
@@ -16,9 +17,9 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from .bundle import PRECISIONS, Bundle, BundleError, Direction
+from .bundle import PRECISIONS, Bundle, BundleError
 from .graph_policy import MAX_MODEL_PIXELS
-from .style import ReferenceStyle
+from .style import ReferenceStyle, TypicalStyle
 
 FIELD = "self_test"
 THUMBNAIL = 8  # side of the thumbnail digest
@@ -29,11 +30,7 @@ _STATS = ("mean", "std", "min", "max")
 
 class _Translating(Protocol):
     bundle: Bundle
-    has_style: bool
     precision: str
-
-    @property
-    def directions(self) -> list[Direction]: ...
 
     def translate(self, image: np.ndarray, direction: str, style: Any = None, mode: str = "fit") -> Any: ...
 
@@ -112,12 +109,24 @@ def output_stats(image: np.ndarray) -> OutputStats:
                        thumbnail=tuple(map(float, thumb.reshape(-1))))
 
 
+def case_names(bundle: Bundle) -> list[str]:
+    """The self-test's cases: one per direction, ``"<direction>:reference"`` and ``"<direction>:typical"``
+    for families with a style."""
+    if bundle.style is None:
+        return [d.id for d in bundle.directions]
+    return [f"{d.id}:{kind}" for d in bundle.directions for kind in ("reference", "typical")]
+
+
 def run_outputs(translator: _Translating, seed: int, height: int, width: int) -> dict[str, OutputStats]:
-    """Translate the self-test input in every direction; direction id -> digest of the output."""
+    """Translate the self-test input in every case (see :func:`case_names`); case -> digest of the output."""
     image, reference = self_test_images(seed, height, width)
-    style = ReferenceStyle(reference) if translator.has_style else None
-    return {d.id: output_stats(translator.translate(image, d.id, style=style, mode="fit").image)
-            for d in translator.directions}
+    styles = {"reference": ReferenceStyle(reference), "typical": TypicalStyle()}
+    digests = {}
+    for case in case_names(translator.bundle):
+        direction, _, kind = case.partition(":")
+        result = translator.translate(image, direction, style=styles.get(kind), mode="fit")
+        digests[case] = output_stats(result.image)
+    return digests
 
 
 def read_self_test(bundle: Bundle) -> SelfTest | None:
@@ -126,7 +135,7 @@ def read_self_test(bundle: Bundle) -> SelfTest | None:
     if obj is None:
         return None
     try:
-        return _parse(obj, {d.id for d in bundle.directions})
+        return _parse(obj, set(case_names(bundle)))
     except ValueError as exc:
         raise BundleError(f"{bundle.source}: manifest field {FIELD}: {exc}") from None
 
@@ -138,7 +147,7 @@ def _int(obj: dict, key: str, low: int, high: int) -> int:
     return value
 
 
-def _parse(obj: Any, directions: set[str]) -> SelfTest:
+def _parse(obj: Any, cases: set[str]) -> SelfTest:
     if not isinstance(obj, dict):
         raise ValueError("must be an object")
     seed = _int(obj, "seed", 0, 2**32 - 1)
@@ -157,8 +166,8 @@ def _parse(obj: Any, directions: set[str]) -> SelfTest:
                 or not (math.isfinite(tolerance) and 0 < tolerance <= 255):
             raise ValueError(f"{ctx}.tolerance must be a number above 0 and at most 255")
         outputs = entry.get("outputs")
-        if not isinstance(outputs, dict) or set(outputs) != directions:
-            raise ValueError(f"{ctx}.outputs must hold one digest per direction ({', '.join(sorted(directions))})")
+        if not isinstance(outputs, dict) or set(outputs) != cases:
+            raise ValueError(f"{ctx}.outputs must hold one digest for each of {', '.join(sorted(cases))}")
         precisions[precision] = Expected(float(tolerance), {d: OutputStats.from_manifest(v, f"{ctx}.outputs.{d}")
                                                             for d, v in outputs.items()})
     return SelfTest(seed=seed, height=height, width=width, precisions=precisions)
@@ -181,12 +190,13 @@ def check_self_test(translator: _Translating) -> str:
         expected = Expected(max(e.tolerance for e in test.precisions.values()), test.precisions["fp32"].outputs)
     got = run_outputs(translator, test.seed, test.height, test.width)
     worst = 0.0
-    for direction, stats in got.items():
-        deviation = stats.deviation(expected.outputs[direction])
+    for case, stats in got.items():
+        deviation = stats.deviation(expected.outputs[case])
         if deviation > expected.tolerance:
-            raise BundleError(f"{bundle.source}: self-test failed for {direction} ({translator.precision}): the "
+            raise BundleError(f"{bundle.source}: self-test failed for {case} ({translator.precision}): the "
                               f"output is {deviation:.1f} levels from what was recorded at export "
                               f"(tolerance {expected.tolerance:.1f}); the graphs or arrays were changed or damaged")
         worst = max(worst, deviation)
-    return f"self-test passed ({translator.precision}: deviation {worst:.2f} <= {expected.tolerance:.2f} of " \
-           f"{precision})"
+    against = "" if precision == translator.precision else f" against {precision}"
+    return f"self-test passed ({translator.precision}{against}: deviation {worst:.2f}, " \
+           f"tolerance {expected.tolerance:.2f})"
