@@ -119,10 +119,12 @@ def set_values(model: onnx.ModelProto, name: str, change: Callable[[np.ndarray],
 
 
 def flip_bit(values: np.ndarray, index: int, bit: int) -> np.ndarray:
-    """``values`` with bit ``bit`` of the float32 at flat ``index`` flipped."""
-    raw = values.astype(np.float32).reshape(-1).view(np.uint32)
-    raw[index % raw.size] ^= np.uint32(1 << bit)
-    return raw.view(np.float32).reshape(values.shape)
+    """``values`` (float16 or float32) with bit ``bit`` (modulo the width) of the value at flat ``index``
+    flipped."""
+    unsigned = np.dtype(f"uint{8 * values.itemsize}")
+    raw = values.copy().reshape(-1).view(unsigned)
+    raw[index % raw.size] ^= unsigned.type(1 << (bit % (8 * values.itemsize)))
+    return raw.view(values.dtype).reshape(values.shape)
 
 
 def black_decoder(model: onnx.ModelProto) -> None:
