@@ -79,7 +79,8 @@ def bit_flip(rng, folder, manifest) -> str:
 
 def scale_weight(rng, folder, manifest) -> str:
     factor = float(_pick(rng, [0.0, -1.0, 1e-3, 1e3, 1e30]))
-    return f"{_edit_weight(rng, folder, manifest, lambda w: w * factor)} x {factor:g}"
+    with np.errstate(over="ignore"):  # 1e30 overflows float16 weights to inf, as intended
+        return f"{_edit_weight(rng, folder, manifest, lambda w: w * factor)} x {factor:g}"
 
 
 def array_values(rng, folder, manifest) -> str:
