@@ -127,6 +127,19 @@ def flip_bit(values: np.ndarray, index: int, bit: int) -> np.ndarray:
     return raw.view(values.dtype).reshape(values.shape)
 
 
+def scale_resize(model: onnx.ModelProto, factor: float = 1000.0) -> bool:
+    """Multiply the upscaling factors of the first ``Resize`` with constant scales; False if there is none."""
+    constants = {n.output[0]: n for n in model.graph.node if n.op_type == "Constant"}
+    scales = [n.input[2] for n in model.graph.node
+              if n.op_type == "Resize" and len(n.input) > 2 and n.input[2] in constants]
+    if not scales:
+        return False
+    tensor = constants[scales[0]].attribute[0].t
+    values = numpy_helper.to_array(tensor)
+    tensor.CopyFrom(numpy_helper.from_array(np.where(values > 1, values * factor, values), tensor.name))
+    return True
+
+
 def black_decoder(model: onnx.ModelProto) -> None:
     """The last convolution outputs -100 everywhere: a finite, all-black image after tanh."""
     weight, bias = last_conv(model)

@@ -6,13 +6,14 @@ checks can catch it.
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 from bundle_mutants import (copy_bundle, edit_array, edit_graph, edit_manifest, initializer, insert_if, insert_loop,
-                            insert_op, nan_decoder)
+                            insert_op, nan_decoder, scale_resize)
 from conftest import REPO
 
 from desktop.cli import main
@@ -140,3 +141,15 @@ def test_non_finite_style_codes_are_refused(tiny_bundles):
 def test_shipped_models_pass_the_policy():
     for archive in sorted((REPO / "resources" / "models").glob("*.i2i")):
         load_bundle(archive, check_graphs=True)
+
+
+def test_a_node_failing_at_run_time_is_one_line_on_stderr(munit, tmp_path):
+    """onnxruntime logs a failing kernel on its own; the user must see only the app's one line."""
+    edit_graph(munit, "b_decoder.onnx", scale_resize)  # asks for 24 GB: refused by the address-space limit
+    limit = 4 << 30
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-m", "desktop.cli", "models", "--check", str(munit)],
+                          capture_output=True, text=True, env=env, timeout=120,
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+    assert proc.returncode == 1 and "Failed to allocate memory" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("i2i: error:"), proc.stderr

@@ -4,8 +4,8 @@
 The mutants start from the tiny real bundles of every family (``tests/bundle_factory.py``; needs torch
 and onnx, like the tests) and are re-hashed after each change, so only the graph-level defences can catch
 them: bit flips and rescaled weights, NaN/inf in arrays and normalisation, a NaN or black decoder, an
-inserted Loop/If/custom op, a wrong style dim, empty or huge sizes, huge or lying weight dims, a tampered
-self-test record. Each mutant ends in one of:
+inserted Loop/If/custom op, a wrong style dim, empty or huge sizes, huge or lying weight dims, a Resize
+scale a thousand times too large, a tampered self-test record. Each mutant ends in one of:
 
 - ``refused``: ``translate`` (and ``--check``) exit 1/2 with one-line ``i2i:`` messages, no traceback;
 - ``fine``: ``translate`` exits 0 and its output is within the bundle's self-test tolerance of the
@@ -149,6 +149,17 @@ def weight_dims(rng, folder, manifest) -> str:
     return f"{file}: {kind} dims"
 
 
+def resize_scale(rng, folder, manifest) -> str:
+    """A constant Resize scale multiplied by 1000: the graph asks for a million times the pixels."""
+    for file in rng.permutation(_graph_files(manifest)):
+        model = onnx.load(str(folder / file))
+        if bm.scale_resize(model):
+            onnx.save(model, str(folder / file))
+            bm.rehash(folder)
+            return f"{file}: Resize scales x 1000"
+    return weight_dims(rng, folder, manifest)
+
+
 def self_test_record(rng, folder, manifest) -> str:
     kind = _pick(rng, ["shift", "tolerance", "garbage"])
     def change(m):
@@ -166,7 +177,7 @@ def self_test_record(rng, folder, manifest) -> str:
 
 MUTATIONS: dict[str, Mutation] = {f.__name__: f for f in (
     bit_flip, scale_weight, array_values, normalisation, decoder, control_flow, style_dim, sizes, weight_dims,
-    self_test_record)}
+    resize_scale, self_test_record)}
 # the order mutants are made in; bit flips, the commonest corruption, make up a quarter of them
 KINDS = ["bit_flip", "bit_flip", "bit_flip", *(k for k in MUTATIONS if k != "bit_flip")]
 
@@ -219,6 +230,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300, help="mutants to make (default 300)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at the same time (default 2)")
+    parser.add_argument("--kinds", default=",".join(MUTATIONS), help="mutation kinds to make (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per command (default 60)")
     parser.add_argument("--memory-gib", type=float, default=4.0, help="RLIMIT_AS per command (default 4 GiB)")
@@ -243,10 +255,11 @@ def main() -> int:
             tolerance = bundle.manifest["self_test"]["precisions"][precision]["tolerance"]
             references[family, precision] = (output_stats(read_image(out)), tolerance)
 
+    kinds = [k for k in KINDS if k in args.kinds.split(",")]
     rng = np.random.default_rng(args.seed)
     plans = []
     for i in range(args.count):
-        family, kind = FAMILIES[i % len(FAMILIES)], KINDS[(i // len(FAMILIES)) % len(KINDS)]
+        family, kind = FAMILIES[i % len(FAMILIES)], kinds[(i // len(FAMILIES)) % len(kinds)]
         folder = bm.copy_bundle(originals[family].path, work / "mutants" / f"{i:04d}-{family}-{kind}")
         description = MUTATIONS[kind](rng, folder, bm.read_manifest(folder))
         plans.append((i, family, kind, description, folder))
@@ -285,7 +298,7 @@ def main() -> int:
 
     table = Counter((r["kind"], r["outcome"]) for r in results)
     print(f"{'mutation':<18}{'tried':>7}{'refused':>9}{'fine':>7}{'FAILED':>8}")
-    for kind in dict.fromkeys(KINDS):
+    for kind in dict.fromkeys(kinds):
         row = [table[kind, o] for o in ("refused", "fine", "FAILED")]
         print(f"{kind:<18}{sum(row):>7}{row[0]:>9}{row[1]:>7}{row[2]:>8}")
     totals = Counter(r["outcome"] for r in results)

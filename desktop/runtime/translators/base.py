@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Iterator
 
 import numpy as np
+import onnxruntime as ort
 
 from ..bundle import PRECISIONS, Bundle, BundleError, Direction, GraphSpec, check_session_io
 from ..graph_policy import MAX_MODEL_PIXELS, check_contents, check_graph_file
@@ -71,11 +72,13 @@ class Graph:
                 from None
         check_session_io(bundle, spec, self.session)
         self._input_names = [t.name for t in spec.inputs]
+        self._run_options = ort.RunOptions()
+        self._run_options.log_severity_level = 4  # a failing node is reported once, as TranslationError
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         feed = {name: np.ascontiguousarray(x, dtype=np.float32) for name, x in zip(self._input_names, inputs)}
         try:
-            outputs = self.session.run(None, feed)
+            outputs = self.session.run(None, feed, self._run_options)
         except Exception as exc:  # noqa: BLE001
             raise TranslationError(f"{self.spec.file} failed: {first_line(exc)}") from None
         for spec, value in zip(self.spec.outputs, outputs):
