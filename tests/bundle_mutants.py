@@ -140,6 +140,15 @@ def scale_resize(model: onnx.ModelProto, factor: float = 1000.0) -> bool:
     return True
 
 
+def gather_out_of_range(model: onnx.ModelProto) -> None:
+    """The first ``Gather`` with a constant index reads index 10 (of a 4-long shape): fails when it runs."""
+    constants = {n.output[0]: n for n in model.graph.node if n.op_type == "Constant"}
+    node = next(n for n in model.graph.node if n.op_type == "Gather" and n.input[1] in constants)
+    tensor = constants[node.input[1]].attribute[0].t
+    values = numpy_helper.to_array(tensor)
+    tensor.CopyFrom(numpy_helper.from_array(np.full_like(values, 10), tensor.name))
+
+
 def black_decoder(model: onnx.ModelProto) -> None:
     """The last convolution outputs -100 everywhere: a finite, all-black image after tanh."""
     weight, bias = last_conv(model)

@@ -18,6 +18,7 @@ from .preprocess import model_size
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 MAX_TENSOR_ELEMENTS = 1 << 28  # one weight: 1 GiB as float32, far above any generator layer here
+MAX_RESIZE_SCALE = 8.0  # generators upsample by 2 (4 in one step of the test models) per Resize
 # The largest image a graph is ever run at: twice the 1024x1024 the exporter allows as a bundle's max
 # side (export/pipeline.py); MUNIT needs about 1 GB of memory per megapixel on the CPU.
 MAX_MODEL_PIXELS = 2 * 1024 * 1024
@@ -44,6 +45,10 @@ def check_graph_file(bundle: Bundle, spec: GraphSpec) -> None:
             raise BundleError(f"{where}: holds {what}, which bundles never use")
     for tensor in summary.tensors:
         _check_tensor(where, tensor)
+    for scales in summary.resize_scales:
+        if not all(math.isfinite(v) and 0 < v <= MAX_RESIZE_SCALE for v in scales):
+            raise BundleError(f"{where}: a Resize scales by {list(scales)}; generators never scale by more "
+                              f"than {MAX_RESIZE_SCALE:g}")
 
 
 def _check_tensor(where: str, tensor: TensorInfo) -> None:

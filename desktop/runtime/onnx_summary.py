@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from google.protobuf import descriptor_pb2, descriptor_pool, message, message_factory
 
 _F = descriptor_pb2.FieldDescriptorProto
@@ -31,6 +32,8 @@ _SCHEMA: dict[str, list[tuple[str, int, int, int, str | None]]] = {
         ("sparse_initializer", 15, _F.TYPE_BYTES, _F.LABEL_REPEATED, None),
     ],
     "Node": [
+        ("input", 1, _F.TYPE_BYTES, _F.LABEL_REPEATED, None),
+        ("output", 2, _F.TYPE_BYTES, _F.LABEL_REPEATED, None),
         ("op_type", 4, _F.TYPE_BYTES, _F.LABEL_OPTIONAL, None),
         ("attribute", 5, _F.TYPE_MESSAGE, _F.LABEL_REPEATED, "Attribute"),
         ("domain", 7, _F.TYPE_BYTES, _F.LABEL_OPTIONAL, None),
@@ -47,6 +50,7 @@ _SCHEMA: dict[str, list[tuple[str, int, int, int, str | None]]] = {
     "Tensor": [
         ("dims", 1, _F.TYPE_INT64, _F.LABEL_REPEATED, None),
         ("data_type", 2, _F.TYPE_INT32, _F.LABEL_OPTIONAL, None),
+        ("float_data", 4, _F.TYPE_FLOAT, _F.LABEL_REPEATED, None),
         ("name", 8, _F.TYPE_BYTES, _F.LABEL_OPTIONAL, None),
         ("raw_data", 9, _F.TYPE_BYTES, _F.LABEL_OPTIONAL, None),
         ("external_data", 13, _F.TYPE_BYTES, _F.LABEL_REPEATED, None),
@@ -55,6 +59,8 @@ _SCHEMA: dict[str, list[tuple[str, int, int, int, str | None]]] = {
 }
 # TensorProto.DataType -> bytes per element (types a raw_data length can be checked for)
 ITEM_SIZES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2}
+FLOAT = 1
+_SMALL = 16  # constants up to this many values are kept (Resize scales)
 
 
 class OnnxReadError(Exception):
@@ -79,6 +85,7 @@ class OnnxSummary:
     ops: frozenset[tuple[str, str]]  # (domain, op_type); domain "" is the default ONNX domain
     opset_domains: frozenset[str]
     subgraphs: tuple[str, ...]  # "<op_type>.<attribute>" for every attribute holding a graph
+    resize_scales: tuple[tuple[float, ...], ...]  # the constant ``scales`` of every Resize that has them
     functions: int  # model-local functions
     training_info: int
     sparse_tensors: int
@@ -111,6 +118,17 @@ def _tensor(t: Any) -> TensorInfo:
                       external=t.data_location == 1 or len(t.external_data) > 0)
 
 
+def _small_floats(t: Any) -> tuple[float, ...] | None:
+    """The values of a float32 tensor of at most ``_SMALL`` values, else None."""
+    if t.data_type != FLOAT or len(t.dims) > 1 or (t.dims and t.dims[0] > _SMALL):
+        return None
+    if not t.HasField("raw_data"):
+        return tuple(t.float_data)
+    if len(t.raw_data) > 4 * _SMALL or len(t.raw_data) % 4:
+        return None
+    return tuple(map(float, np.frombuffer(t.raw_data, "<f4")))
+
+
 def summarize(path: str | Path) -> OnnxSummary:
     """Read the operators, subgraph attributes and weight shapes of the ONNX file at ``path``."""
     classes = _classes()
@@ -122,6 +140,7 @@ def summarize(path: str | Path) -> OnnxSummary:
     ops: set[tuple[str, str]] = set()
     subgraphs: list[str] = []
     tensors = [_tensor(t) for t in model.graph.initializer]
+    constants = {t.name: _small_floats(t) for t in model.graph.initializer}
     sparse = len(model.graph.sparse_initializer)
     for node in model.graph.node:
         op = _text(node.op_type)
@@ -131,8 +150,12 @@ def summarize(path: str | Path) -> OnnxSummary:
                 subgraphs.append(f"{op}.{_text(attr.name)}")
             if attr.HasField("t"):
                 tensors.append(_tensor(attr.t))
+                if op == "Constant" and node.output:
+                    constants[node.output[0]] = _small_floats(attr.t)
             tensors.extend(_tensor(t) for t in attr.tensors)
             sparse += int(attr.HasField("sparse_tensor")) + len(attr.sparse_tensors)
+    resize_scales = tuple(constants[n.input[2]] for n in model.graph.node
+                          if n.op_type == b"Resize" and len(n.input) > 2 and constants.get(n.input[2]) is not None)
     return OnnxSummary(ops=frozenset(ops), opset_domains=frozenset(_text(o.domain) for o in model.opset_import),
-                       subgraphs=tuple(subgraphs), functions=len(model.functions),
+                       subgraphs=tuple(subgraphs), resize_scales=resize_scales, functions=len(model.functions),
                        training_info=len(model.training_info), sparse_tensors=sparse, tensors=tuple(tensors))
