@@ -62,7 +62,8 @@ def _check_tensor(where: str, tensor: TensorInfo) -> None:
         raise BundleError(f"{where}: weight {name!r} declares {count:,} values (limit {MAX_TENSOR_ELEMENTS:,})")
     size = ITEM_SIZES.get(tensor.data_type)
     if tensor.raw_bytes is not None and size is not None and tensor.raw_bytes != count * size:
-        raise BundleError(f"{where}: weight {name!r} declares {count:,} values but stores {tensor.raw_bytes:,} bytes")
+        raise BundleError(f"{where}: weight {name!r} declares {count:,} values ({count * size:,} bytes) but stores "
+                          f"{tensor.raw_bytes:,} bytes")
 
 
 def check_graph_files(bundle: Bundle) -> None:

@@ -10,8 +10,11 @@ scale a thousand times too large, a tampered self-test record. Each mutant ends 
 - ``refused``: ``translate`` (and ``--check``) exit 1/2 with one-line ``i2i:`` messages, no traceback;
 - ``fine``: ``translate`` exits 0 and its output is within the bundle's self-test tolerance of the
   untampered bundle's output for the same input and style;
-- ``FAILED``: a traceback, a hang (timeout), a crash (signal), a garbage image with exit 0, or
-  ``--check`` saying ok for a bundle that then fails to translate.
+- ``drift``: ``translate`` exits 0 with an output further than that from the untampered one, but neither
+  flat nor more than ``GARBAGE_LEVELS`` away (the tampering passed the self-test, and shows a little);
+- ``FAILED``: a traceback, a hang (timeout), a crash (signal), a garbage image with exit 0 (flat, or more
+  than ``GARBAGE_LEVELS`` from the untampered output), or ``--check`` saying ok for a bundle that then
+  fails to translate.
 
 Usage: ``python scripts/fault_injection/tampered_bundles.py [--count 300] [--jobs 2] [--results DIR]``.
 Prints a table and writes ``tampered_bundles.json`` into ``--results`` (default ``benchmarks/results``).
@@ -43,6 +46,10 @@ from bundle_factory import FAMILIES, build_bundle  # noqa: E402
 
 from desktop.runtime.images import read_image, write_image  # noqa: E402
 from desktop.runtime.selftest import output_stats, self_test_images  # noqa: E402
+
+GARBAGE_LEVELS = 16.0  # a digest this far (0-255 levels) from the untampered output is a different picture
+FLAT_STD = 1.0  # an output whose channels all vary less than this is flat
+OUTCOMES = ("refused", "fine", "drift", "FAILED")
 
 Mutation = Callable[[np.random.Generator, Path, dict], str]  # changes the folder, returns a description
 
@@ -278,11 +285,13 @@ def main() -> int:
             outcome, reason = "FAILED", "exit 0 without an output"
         elif translate_v == "ok":
             expected, tolerance = references[family, precision]
-            deviation = output_stats(read_image(out)).deviation(expected)
-            outcome = "fine" if deviation <= tolerance else "FAILED"
+            stats = output_stats(read_image(out))
+            deviation = stats.deviation(expected)
             reason = f"deviation {deviation:.1f} (tolerance {tolerance:.1f})"
-            if outcome == "FAILED":
-                reason = f"garbage image with exit 0: {reason}"
+            if max(stats.std) < FLAT_STD or deviation > GARBAGE_LEVELS:
+                outcome, reason = "FAILED", f"garbage image with exit 0: {reason}, std {max(stats.std):.1f}"
+            else:
+                outcome = "fine" if deviation <= tolerance else "drift"
         elif check_v == "ok":
             outcome, reason = "FAILED", "--check said ok, translate refused"
         lines = [line for line in translate.stderr.splitlines() if line.startswith("i2i: error:")]
@@ -297,16 +306,15 @@ def main() -> int:
     elapsed = time.monotonic() - start
 
     table = Counter((r["kind"], r["outcome"]) for r in results)
-    print(f"{'mutation':<18}{'tried':>7}{'refused':>9}{'fine':>7}{'FAILED':>8}")
-    for kind in dict.fromkeys(kinds):
-        row = [table[kind, o] for o in ("refused", "fine", "FAILED")]
-        print(f"{kind:<18}{sum(row):>7}{row[0]:>9}{row[1]:>7}{row[2]:>8}")
+    print(f"{'mutation':<18}{'tried':>7}" + "".join(f"{o:>9}" for o in OUTCOMES))
     totals = Counter(r["outcome"] for r in results)
-    print(f"{'total':<18}{len(results):>7}{totals['refused']:>9}{totals['fine']:>7}{totals['FAILED']:>8}"
-          f"   ({elapsed:.0f} s, {args.jobs} jobs)")
+    for kind in [*dict.fromkeys(kinds), "total"]:
+        row = [totals[o] if kind == "total" else table[kind, o] for o in OUTCOMES]
+        print(f"{kind:<18}{sum(row):>7}" + "".join(f"{n:>9}" for n in row))
+    print(f"({elapsed:.0f} s, {args.jobs} jobs)")
     for r in results:
-        if r["outcome"] == "FAILED":
-            print(f"FAILED {r['id']:04d} {r['family']} {r['mutation']}: {r['reason']}")
+        if r["outcome"] in ("drift", "FAILED"):
+            print(f"{r['outcome']} {r['id']:04d} {r['family']} {r['mutation']}: {r['reason']}")
     args.results.mkdir(parents=True, exist_ok=True)
     report = {"count": len(results), "seed": args.seed, "seconds": elapsed, "jobs": args.jobs,
               "timeout_s": args.timeout, "memory_gib": args.memory_gib, "totals": dict(totals), "results": results}
