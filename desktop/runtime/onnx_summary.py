@@ -20,12 +20,9 @@ _F = descriptor_pb2.FieldDescriptorProto
 _SCHEMA: dict[str, list[tuple[str, int, int, int, str | None]]] = {
     "Model": [
         ("graph", 7, _F.TYPE_MESSAGE, _F.LABEL_OPTIONAL, "Graph"),
-        ("opset_import", 8, _F.TYPE_MESSAGE, _F.LABEL_REPEATED, "OpsetId"),
         ("training_info", 20, _F.TYPE_BYTES, _F.LABEL_REPEATED, None),
         ("functions", 25, _F.TYPE_BYTES, _F.LABEL_REPEATED, None),
     ],
-    "OpsetId": [("domain", 1, _F.TYPE_BYTES, _F.LABEL_OPTIONAL, None),
-                ("version", 2, _F.TYPE_INT64, _F.LABEL_OPTIONAL, None)],
     "Graph": [
         ("node", 1, _F.TYPE_MESSAGE, _F.LABEL_REPEATED, "Node"),
         ("initializer", 5, _F.TYPE_MESSAGE, _F.LABEL_REPEATED, "Tensor"),
@@ -83,7 +80,6 @@ class OnnxSummary:
     """Everything :mod:`graph_policy` judges a graph by."""
 
     ops: frozenset[tuple[str, str]]  # (domain, op_type); domain "" is the default ONNX domain
-    opset_domains: frozenset[str]
     subgraphs: tuple[str, ...]  # "<op_type>.<attribute>" for every attribute holding a graph
     resize_scales: tuple[tuple[float, ...], ...]  # the constant ``scales`` of every Resize that has them
     functions: int  # model-local functions
@@ -156,6 +152,5 @@ def summarize(path: str | Path) -> OnnxSummary:
             sparse += int(attr.HasField("sparse_tensor")) + len(attr.sparse_tensors)
     resize_scales = tuple(constants[n.input[2]] for n in model.graph.node
                           if n.op_type == b"Resize" and len(n.input) > 2 and constants.get(n.input[2]) is not None)
-    return OnnxSummary(ops=frozenset(ops), opset_domains=frozenset(_text(o.domain) for o in model.opset_import),
-                       subgraphs=tuple(subgraphs), resize_scales=resize_scales, functions=len(model.functions),
+    return OnnxSummary(ops=frozenset(ops), subgraphs=tuple(subgraphs), resize_scales=resize_scales, functions=len(model.functions),
                        training_info=len(model.training_info), sparse_tensors=sparse, tensors=tuple(tensors))
