@@ -1,8 +1,8 @@
 """Write a model bundle (docs/bundle.md) as a folder or a ``.i2i`` archive. No torch needed.
 
-The writer fills in every file's ``sha256``, builds the bundle beside its destination, validates it
-with the app's own loader (graphs included) and only then moves it into place, so a bundle that the
-app would refuse is never published.
+The writer fills in every file's ``sha256`` and the self-test (``export.self_test``), builds the bundle
+beside its destination, validates it with the app's own loader (graphs included) and only then moves it
+into place, so a bundle that the app would refuse is never published.
 """
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from desktop.runtime.bundle import MANIFEST, Bundle, BundleError, load_bundle, sha256_file
+
+from .self_test import add_self_test
 
 FileSource = str | os.PathLike | bytes
 
@@ -48,6 +50,7 @@ def write_bundle(out: str | os.PathLike, manifest: Mapping[str, Any], files: Map
                 entry["sha256"] = sha256_file(folder / entry["file"])
         (folder / MANIFEST).write_text(json.dumps(final_manifest, indent=2, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
+        add_self_test(folder)
         load_bundle(folder, check_graphs=True)
         built = _zip_folder(folder, work / "bundle.i2i") if archive else folder
         _replace(built, out)

@@ -2,7 +2,8 @@
 
 Each graph is a randomly initialised torch module with the inputs and outputs docs/bundle.md fixes,
 exported with ``torch.onnx.export`` (dynamic batch, height and width) and written with the project's own
-``export.bundle_writer.write_bundle``, so the bundle is validated exactly as the app validates it.
+``export.bundle_writer.write_bundle``, so the bundle is validated exactly as the app validates it and
+carries a self-test for each of its precisions (``export.self_test``), as exported bundles do.
 
 Other tests use it through the fixtures in ``tests/conftest.py`` (``tiny_bundles``, ``tiny_archives``) or
 call :func:`build_bundle` / :func:`make_manifest` directly to make variants (broken ones included).

@@ -150,3 +150,14 @@ def test_fp16_variant_runs_in_the_runtime_close_to_fp32(exported, shared_data):
         cat, "a2b", style=RandomStyle(1), mode="native").image for p in ("fp32", "fp16")]
     assert images[0].shape == cat.shape
     assert np.abs(images[0].astype(int) - images[1].astype(int)).max() <= 2
+
+
+def test_export_records_a_self_test_that_every_kept_precision_passes(exported):
+    bundle = load_bundle(exported)
+    test = bundle.manifest["self_test"]
+    assert (test["height"], test["width"]) == (32, 32) and set(test["precisions"]) == {"fp32", "fp16"}
+    fp16 = test["precisions"]["fp16"]
+    assert 0 < fp16["measured_vs_fp32"] and fp16["tolerance"] >= test["precisions"]["fp32"]["tolerance"]
+    for precision in ("fp32", "fp16"):
+        assert open_translator(bundle, provider="cpu", precision=precision).self_test.startswith(
+            f"self-test passed ({precision}:")

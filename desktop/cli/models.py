@@ -4,13 +4,17 @@ from __future__ import annotations
 import argparse
 
 from desktop.runtime.bundle import Bundle, find_bundles, install_bundle, load_bundle, model_dirs
+from desktop.runtime.preprocess import model_size
+from desktop.runtime.selftest import case_names, read_self_test, run_outputs
+from desktop.runtime.translators import open_translator
 
 HELP = "list the model bundles found, check one (--check PATH) or install one (--install PATH)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--check", metavar="PATH", help="validate a bundle folder or .i2i file, graphs included")
+    group.add_argument("--check", metavar="PATH", help="validate a bundle folder or .i2i file: its graphs, a "
+                       "translation in every direction and precision, and the self-test recorded at export")
     group.add_argument("--install", metavar="PATH", help="validate a bundle and copy it into your models folder")
     parser.add_argument("--overwrite", action="store_true", help="with --install: replace a model of the same name")
 
@@ -34,10 +38,27 @@ def describe(bundle: Bundle) -> list[str]:
     ]
 
 
+def check_translations(bundle: Bundle) -> list[str]:
+    """Open the bundle as ``i2i translate`` does, once per precision, and translate in every direction:
+    the recorded self-test when there is one, else the same input without expected values. One line per
+    precision; a failure raises the translator's one-line error."""
+    lines = []
+    for precision in bundle.precisions():
+        translator = open_translator(bundle, precision=precision)  # runs the self-test, if recorded
+        status = translator.self_test
+        if read_self_test(bundle) is None:
+            train = bundle.image.train_size
+            run_outputs(translator, 0, *model_size(bundle.image, train, train, "fit"))
+            status += f"; translated every direction ({len(case_names(bundle))} cases)"
+        lines.append(f"    {precision}: {status}")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     if args.check:
         bundle = load_bundle(args.check, check_graphs=True)
         print("\n".join(describe(bundle)))
+        print("\n".join(check_translations(bundle)))
         print(f"ok: {args.check} is a valid bundle ({len(bundle.graphs)} graphs, {len(bundle.arrays)} arrays)")
         return 0
     if args.install:

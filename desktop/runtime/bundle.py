@@ -589,6 +589,8 @@ def check_session_io(bundle: Bundle, spec: GraphSpec, session: Any) -> None:
 
 def verify_graphs(bundle: Bundle) -> None:
     """Open every graph on the CPU and check it against the manifest (raises :class:`BundleError`)."""
+    from .graph_policy import check_graph_files  # noqa: PLC0415  (graph_policy imports this module)
+    check_graph_files(bundle)  # operators, subgraphs, weight sizes, finite arrays, work bounds
     for spec in bundle.graphs:
         try:
             session = ort.InferenceSession(str(bundle.graph_path(spec)), providers=["CPUExecutionProvider"])

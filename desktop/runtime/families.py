@@ -10,6 +10,19 @@ from typing import Callable, Literal, TypeVar
 
 Scope = Literal["domain", "direction", "bundle"]
 
+# ONNX operators (default domain) any image generator here is made of: convolutions, normalisation
+# written out or as one op, element-wise maths, the shape arithmetic exporters emit around them, and the
+# ops of the fp16 (Cast) and int8 (static QDQ, dynamic) variants. No control flow (Loop, If, Scan), no
+# custom domains: a graph needing more than its family's list is refused before onnxruntime sees it.
+_CORE_OPS = frozenset({
+    "Abs", "Add", "Cast", "Clip", "Concat", "Constant", "Conv", "ConvTranspose", "Div", "Erf", "Exp", "Expand",
+    "Flatten", "Gather", "Gemm", "Identity", "InstanceNormalization", "LeakyRelu", "MatMul", "Max", "Min", "Mul",
+    "Neg", "Pad", "Pow", "ReduceMean", "ReduceProd", "ReduceSum", "Relu", "Reshape", "Resize", "Shape", "Slice",
+    "Split", "Sqrt", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
+    # precision variants
+    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "ConvInteger", "MatMulInteger",
+})
+
 
 @dataclass(frozen=True)
 class RoleSpec:
@@ -29,6 +42,7 @@ class FamilySpec:
     optional_arrays: tuple[RoleSpec, ...] = ()
     has_style: bool = True
     any_source: bool = False  # directions use source "*" (TUNIT: any image can be translated)
+    ops: frozenset[str] = _CORE_OPS  # the ONNX operators its graphs may use
 
 
 FAMILIES: dict[str, FamilySpec] = {
@@ -47,12 +61,16 @@ FAMILIES: dict[str, FamilySpec] = {
             name="ugatit",
             graphs=(RoleSpec("generator", "direction"),),
             has_style=False,
+            # CAM attention (global average/max pooling, a linear layer, sigmoid) and AdaLIN
+            ops=_CORE_OPS | {"GlobalAveragePool", "GlobalMaxPool", "ReduceMax", "Sigmoid", "LayerNormalization"},
         ),
         FamilySpec(
             name="tunit",
             graphs=(RoleSpec("guiding", "bundle"), RoleSpec("generator", "bundle")),
             required_arrays=(RoleSpec("cluster_styles", "bundle"),),
             any_source=True,
+            # the guiding network is a small ResNet classifier
+            ops=_CORE_OPS | {"AveragePool", "BatchNormalization", "GlobalAveragePool", "MaxPool", "Softmax"},
         ),
     )
 }

@@ -7,15 +7,22 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Iterator
 
 import numpy as np
+import onnxruntime as ort
 
 from ..bundle import PRECISIONS, Bundle, BundleError, Direction, GraphSpec, check_session_io
+from ..graph_policy import MAX_MODEL_PIXELS, check_contents, check_graph_file
 from ..preprocess import Mode, Prepared, from_tensor, model_size, to_tensor
 from ..providers import ProviderInfo, create_session, first_line
+from ..selftest import check_self_test
 from ..style import ExplicitStyle, MixStyle, RandomStyle, ReferenceStyle, StyleSource, TypicalStyle, mix_codes
 
 
 class TranslationError(Exception):
     """A graph failed while translating; the message is one line."""
+
+
+class GraphLoadError(BundleError):
+    """onnxruntime could not create a session for a graph (a precision variant may fall back to fp32)."""
 
 
 @dataclass
@@ -57,19 +64,27 @@ class Graph:
 
     def __init__(self, bundle: Bundle, spec: GraphSpec, provider: str, threads: int | None):
         self.spec = spec
+        check_graph_file(bundle, spec)  # before onnxruntime reads it: operators, subgraphs, weight sizes
         try:
             self.session, self.provider_info = create_session(bundle.graph_path(spec), provider, threads)
         except Exception as exc:  # noqa: BLE001  onnxruntime's own exception types
-            raise BundleError(f"{bundle.source}: graph {spec.file} cannot be loaded ({first_line(exc)})") from None
+            raise GraphLoadError(f"{bundle.source}: graph {spec.file} cannot be loaded ({first_line(exc)})") \
+                from None
         check_session_io(bundle, spec, self.session)
         self._input_names = [t.name for t in spec.inputs]
+        self._run_options = ort.RunOptions()
+        self._run_options.log_severity_level = 4  # a failing node is reported once, as TranslationError
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         feed = {name: np.ascontiguousarray(x, dtype=np.float32) for name, x in zip(self._input_names, inputs)}
         try:
-            return self.session.run(None, feed)
+            outputs = self.session.run(None, feed, self._run_options)
         except Exception as exc:  # noqa: BLE001
             raise TranslationError(f"{self.spec.file} failed: {first_line(exc)}") from None
+        for spec, value in zip(self.spec.outputs, outputs):
+            if not np.isfinite(value).all():
+                raise TranslationError(f"{self.spec.file} produced NaN or infinite values in {spec.name}")
+        return outputs
 
 
 class Translator:
@@ -86,6 +101,7 @@ class Translator:
         self.requested_precision = precision
         self._provider, self._threads = provider, threads
         self._graphs: dict[tuple[str, str | None, str | None], Graph] = {}
+        check_contents(bundle)
         self._open_graphs()
         used = {g.spec.precision for g in self._graphs.values()}
         self.precision = used.pop() if len(used) == 1 else "mixed"
@@ -93,7 +109,11 @@ class Translator:
             f"{precision} is not available for every graph; using {self.precision}"
         infos = [g.provider_info for g in self._graphs.values()]
         self.provider_info: ProviderInfo = next((i for i in infos if i.fell_back), infos[0])
-        self._warm_up()
+        try:
+            self._warm_up()
+            self.self_test = check_self_test(self)  # a line for --check and About
+        except (TranslationError, ValueError) as exc:
+            raise BundleError(f"{bundle.source}: cannot translate ({exc})") from None
 
     @property
     def directions(self) -> list[Direction]:
@@ -104,7 +124,7 @@ class Translator:
         spec = self.bundle.graph(role, domain=domain, direction=direction, precision=self.requested_precision)
         try:
             graph = Graph(self.bundle, spec, self._provider, self._threads)
-        except BundleError:
+        except GraphLoadError:
             if spec.precision == "fp32":
                 raise
             graph = Graph(self.bundle, self.bundle.graph(role, domain=domain, direction=direction),
@@ -113,6 +133,21 @@ class Translator:
 
     def _graph(self, role: str, *, domain: str | None = None, direction: str | None = None) -> Graph:
         return self._graphs[(role, domain, direction)]
+
+    def _prepare(self, image: np.ndarray, mode: Mode = "fit") -> Prepared:
+        """:func:`to_tensor`, refused before any work when the graph would run above :data:`MAX_MODEL_PIXELS`."""
+        if image.ndim >= 2:
+            height, width = model_size(self.bundle.image, image.shape[0], image.shape[1], mode)
+            if height * width > MAX_MODEL_PIXELS:
+                raise TranslationError(f"{self.bundle.name} would run at {width}x{height}, above the "
+                                       f"{MAX_MODEL_PIXELS / 1e6:.1f} Mpx limit; use fit mode or a smaller image")
+        return to_tensor(image, self.bundle.image, mode)
+
+    def _check_array_shape(self, role: str, shape: tuple[int, ...], domain: str | None = None) -> None:
+        """Refuse a stored array whose shape does not fit the graphs (e.g. a style dim they do not take)."""
+        actual = next(tuple(a.shape) for a in self.bundle.arrays if a.role == role and a.domain == domain)
+        if actual != shape:
+            raise BundleError(f"{self.bundle.source}: array {role} is {list(actual)}, the graphs need {list(shape)}")
 
     def _blank_input(self) -> np.ndarray:
         """A normalised grey image at the "fit" size, for warm-up runs."""
@@ -157,7 +192,7 @@ class StyledTranslator(Translator):
         d = self.bundle.direction(direction)
         timings: dict[str, float] = {}
         with timed(timings, "preprocess"):
-            prepared = to_tensor(image, self.bundle.image, mode)
+            prepared = self._prepare(image, mode)
         with timed(timings, "content"):
             value = self._content(prepared.tensor, d)
         return Content(direction=d.id, value=value, prepared=prepared, timings=timings)
@@ -181,7 +216,7 @@ class StyledTranslator(Translator):
             return mix_codes([self._checked_code(c) for c in codes], source.weights)
         handlers = {
             RandomStyle: lambda s: self._random_code(s.seed, d),
-            ReferenceStyle: lambda s: self._reference_code(to_tensor(s.image, self.bundle.image, "fit").tensor, d),
+            ReferenceStyle: lambda s: self._reference_code(self._prepare(s.image).tensor, d),
             ExplicitStyle: lambda s: s.code,
             TypicalStyle: lambda s: self._typical_code(d),
         }
@@ -193,6 +228,8 @@ class StyledTranslator(Translator):
         code = np.asarray(code, np.float32).reshape(-1)
         if code.shape != (self.style_dim,):
             raise ValueError(f"a style code for {self.bundle.name} has {self.style_dim} values, not {code.size}")
+        if not np.isfinite(code).all():
+            raise ValueError("a style code holds NaN or infinite values")
         return code
 
     def _content(self, tensor: np.ndarray, direction: Direction) -> np.ndarray:

@@ -19,6 +19,9 @@ class MunitTranslator(StyledTranslator):
         for domain in self.bundle.domains:
             for role in ("content_encoder", "style_encoder", "decoder"):
                 self._open(role, domain=domain.id)
+            for role, shape in (("style_mean", (self.style_dim,)), ("style_cov", (self.style_dim,) * 2)):
+                if self.bundle.has_array(role, domain.id):
+                    self._check_array_shape(role, shape, domain.id)
 
     def _warm_up(self) -> None:
         x = self._blank_input()

@@ -5,7 +5,6 @@ import numpy as np
 
 from ..bundle import Direction
 from ..families import register_translator
-from ..preprocess import to_tensor
 from .base import StyledTranslator
 
 
@@ -22,6 +21,7 @@ class TunitTranslator(StyledTranslator):
     def _open_graphs(self) -> None:
         self._open("guiding")
         self._open("generator")
+        self._check_array_shape("cluster_styles", (len(self.bundle.domains), self.style_dim))
         self._cluster_styles = self.bundle.array("cluster_styles")
 
     def _warm_up(self) -> None:
@@ -48,6 +48,6 @@ class TunitTranslator(StyledTranslator):
 
     def classify(self, image: np.ndarray) -> np.ndarray:
         """Probabilities that ``image`` belongs to each discovered cluster (float32 [K], sums to 1)."""
-        logits = self._graph("guiding").run(to_tensor(image, self.bundle.image, "fit").tensor)[1][0]
+        logits = self._graph("guiding").run(self._prepare(image).tensor)[1][0]
         e = np.exp(logits - logits.max())
         return (e / e.sum()).astype(np.float32)

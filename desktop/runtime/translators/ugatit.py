@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..families import register_translator
-from ..preprocess import Mode, from_tensor, heatmap_to_image_size, to_tensor
+from ..preprocess import Mode, from_tensor, heatmap_to_image_size
 from ..style import StyleSource
 from .base import TranslationResult, Translator, timed
 
@@ -29,7 +29,7 @@ class UgatitTranslator(Translator):
         d = self.bundle.direction(direction)
         timings: dict[str, float] = {}
         with timed(timings, "preprocess"):
-            prepared = to_tensor(image, self.bundle.image, mode)
+            prepared = self._prepare(image, mode)
         with timed(timings, "decode"):
             out, heatmap = self._graph("generator", direction=d.id).run(prepared.tensor)
         with timed(timings, "postprocess"):
