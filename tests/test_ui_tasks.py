@@ -43,3 +43,32 @@ def test_superseded_requests_are_skipped_or_dropped(qtbot):
     qtbot.waitUntil(lambda: not runner.busy(), timeout=10000)
     assert ran == ["first", "third"]  # "second" never started: "third" had replaced it
     assert delivered == ["third"]     # "first" ran, but its result was stale
+
+
+def test_a_job_that_ends_after_its_owner_was_deleted_delivers_nothing(qtbot):
+    """A translation finishing after the window closed used to call into deleted widgets
+    ("Signal source has been deleted"); the runner's connection now dies with the runner."""
+    from PySide6.QtCore import QCoreApplication, QObject
+    from PySide6.QtWidgets import QLabel
+
+    pool = QThreadPool()
+    owner = QObject()
+    label = QLabel()
+    runner = TaskRunner(owner, pool=pool)
+    started, release = threading.Event(), threading.Event()
+    delivered = []
+
+    def slow():
+        started.set()
+        release.wait(10)
+        return "late"
+
+    runner.submit(slow, lambda result: (delivered.append(result), label.setText(result)))
+    assert started.wait(10)
+    with qtbot.waitSignal(owner.destroyed, timeout=5000):
+        owner.deleteLater()
+    release.set()
+    assert pool.waitForDone(10000)
+    for _ in range(5):
+        QCoreApplication.processEvents()
+    assert delivered == []

@@ -9,26 +9,28 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 
 class _Signals(QObject):
-    finished = Signal(object, object)  # (result, error message or None)
+    finished = Signal(int, object, object)  # (ticket, result, error message or None)
 
 
 class _Job(QRunnable):
-    def __init__(self, fn: Callable[[], Any], signals: _Signals, still_wanted: Callable[[], bool]) -> None:
+    def __init__(self, ticket: int, fn: Callable[[], Any], signals: _Signals,
+                 still_wanted: Callable[[], bool]) -> None:
         super().__init__()
+        self._ticket = ticket
         self._fn = fn
         self._signals = signals
         self._still_wanted = still_wanted
 
     def run(self) -> None:
         if not self._still_wanted():  # superseded while it waited for a free thread: skip the work
-            self._signals.finished.emit(None, None)
+            self._signals.finished.emit(self._ticket, None, None)
             return
         try:
             result, error = self._fn(), None
         except Exception as exc:  # reported to the UI as a message, never a crash
             logging.getLogger(__name__).exception("background task failed")
             result, error = None, str(exc) or type(exc).__name__
-        self._signals.finished.emit(result, error)
+        self._signals.finished.emit(self._ticket, result, error)
 
 
 class TaskRunner(QObject):
@@ -51,11 +53,13 @@ class TaskRunner(QObject):
         self._next += 1
         ticket = self._next
         signals = _Signals()
-        signals.finished.connect(lambda r, e, t=ticket: self._deliver(t, r, e))
+        # A bound slot, not a lambda: Qt drops the connection when this runner (and the widget owning it)
+        # is destroyed, so a job that ends after its window closed delivers nothing to deleted objects.
+        signals.finished.connect(self._deliver)
         self._pending[ticket] = (signals, on_done, on_error, latest_only)
         if latest_only:
             self._latest[latest_only] = ticket
-        self._pool.start(_Job(fn, signals, lambda: latest_only is None or self._latest.get(latest_only) == ticket))
+        self._pool.start(_Job(ticket, fn, signals, lambda: latest_only is None or self._latest.get(latest_only) == ticket))
         return ticket
 
     def busy(self) -> bool:
@@ -65,9 +69,12 @@ class TaskRunner(QObject):
         """Block until the pool is idle (used on quit and in tests)."""
         return self._pool.waitForDone(msecs)
 
-    @Slot()
+    @Slot(int, object, object)
     def _deliver(self, ticket: int, result: Any, error: str | None) -> None:
-        _signals, on_done, on_error, key = self._pending.pop(ticket)
+        entry = self._pending.pop(ticket, None)
+        if entry is None:
+            return
+        _signals, on_done, on_error, key = entry
         if key is not None and self._latest.get(key) != ticket:
             return
         if error is None:
