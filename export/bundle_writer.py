@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from desktop.runtime.bundle import MANIFEST, Bundle, BundleError, load_bundle, sha256_file
+from i2i_common.atomic import atomic_path
 
 FileSource = str | os.PathLike | bytes
 
@@ -49,8 +50,11 @@ def write_bundle(out: str | os.PathLike, manifest: Mapping[str, Any], files: Map
         (folder / MANIFEST).write_text(json.dumps(final_manifest, indent=2, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
         load_bundle(folder, check_graphs=True)
-        built = _zip_folder(folder, work / "bundle.i2i") if archive else folder
-        _replace(built, out)
+        if archive:
+            with atomic_path(out) as tmp:
+                _zip_folder(folder, tmp)
+        else:
+            _replace(folder, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return load_bundle(out)

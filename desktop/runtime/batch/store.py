@@ -13,13 +13,14 @@ import csv
 import io
 import os
 import sqlite3
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Collection, Iterator
+
+from i2i_common.atomic import write_bytes as atomic_write_bytes
 
 from ..paths import user_data_dir
 from .joblock import JobLock
@@ -283,13 +284,5 @@ class BatchQueue:
         writer = csv.writer(text)
         writer.writerow(["file", "reason"])
         writer.writerows((item.rel_path, item.reason) for item in failures)
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".csv.tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text.getvalue())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_bytes(Path(path), text.getvalue().encode("utf-8"))
         return len(failures)
