@@ -16,14 +16,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
+from .filenames import NAME_MAX, fit_name
+
 # ".<target name>.<12 hex digits>.tmp<target suffix>": the suffix keeps writers that pick a format from the
 # file name (video encoders) working on the temporary file.
 TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.[0-9a-f]{12}\.tmp(\.[^.]*)?$")
 
 
+def _temp_part(name: str) -> str:
+    """The target name as it appears in its temporary names: shortened (stably) where the whole temporary
+    name would be longer than file systems allow."""
+    overhead = len(".") + len(".0123456789ab.tmp") + len(os.fsencode(os.path.splitext(name)[1]))
+    return fit_name(name, NAME_MAX - overhead)
+
+
 def temp_name(target: Path) -> str:
     """A fresh temporary name for ``target``'s folder (see :data:`TEMP_NAME`)."""
-    return f".{target.name}.{secrets.token_hex(6)}.tmp{target.suffix}"
+    return f".{_temp_part(target.name)}.{secrets.token_hex(6)}.tmp{target.suffix}"
 
 
 class AtomicTarget:
@@ -125,7 +134,7 @@ def remove_stale_temps(folder: Path, targets: Iterable[str], older_than: float) 
     """Delete this module's temporary files in ``folder`` left by a killed writer: only names matching
     :data:`TEMP_NAME` for one of ``targets`` (file names), only those last modified before ``older_than``
     (a ``time.time()``). Returns how many were removed."""
-    wanted = set(targets)
+    wanted = {_temp_part(name) for name in targets}
     removed = 0
     try:
         entries = list(os.scandir(folder))
