@@ -107,7 +107,8 @@ def plan_items(spec: JobSpec, other_outputs: Iterable[Path] = (), recorded: Coll
         if victim is not None:
             raise OutputOverInputError(rel, victim)
         if out.casefold() in claimed:
-            entries.append((rel, out, ItemState.FAILED, f"output name {out} is already used by {claimed[out.casefold()]}"))
+            reason = f"output name {out} is already used by {claimed[out.casefold()]}"
+            entries.append((rel, out, ItemState.FAILED, reason))
             continue
         claimed[out.casefold()] = rel
         if spec.skip_existing and (output_dir / out).exists():

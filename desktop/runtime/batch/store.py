@@ -121,7 +121,8 @@ class BatchQueue:
         self.path = Path(path) if path is not None else default_queue_path()
         self._local = threading.local()
         if self.path.is_dir():
-            raise QueueError(f"the batch queue {self.path} is a folder; name a file (e.g. {self.path / 'queue.sqlite3'})")
+            raise QueueError(f"the batch queue {self.path} is a folder; name a file "
+                             f"(e.g. {self.path / 'queue.sqlite3'})")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
