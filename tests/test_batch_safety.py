@@ -111,6 +111,9 @@ def test_outputs_of_earlier_jobs_are_not_translated_again(photos, tiny_bundles, 
     assert i2i(*base, "-o", photos / "out2") == 1
     assert sorted(p.name for p in (photos / "out2").rglob("*.png")) == \
         sorted(Path(rel).stem + "_a2b.png" for rel in GOOD)  # nothing from out/, nor the first outputs
+    assert i2i(*base, "-o", photos / "out4", "--seed", 4) == 1  # photos beside in-place outputs are still inputs
+    assert (photos / "out4" / "sub" / "cat_03_a2b.png").is_file()
+    assert not (photos / "out4" / "sub" / "cat_03_a2b_a2b.png").exists()
     capsys.readouterr()
     assert i2i(*base, "-o", photos / "out3", "--include-outputs") == 1  # asked for: they are inputs
     assert (photos / "out3" / "out" / "cat_01_a2b_a2b.png").is_file()

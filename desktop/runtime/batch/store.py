@@ -233,15 +233,17 @@ class BatchQueue:
                        (JobState.QUEUED.value, job_id))
 
     def known_outputs(self, except_job: int) -> tuple[list[Path], set[str]]:
-        """What the queue's jobs wrote: the output folders of the jobs other than ``except_job``, and the
-        absolute paths of every output recorded as written (done, or in flight when a run stopped)."""
+        """What the queue's jobs wrote: the output folders of the jobs other than ``except_job`` (not those
+        that are also the job's input folder), and the absolute paths of every output recorded as written
+        (done, or in flight when a run stopped)."""
         with self._connect() as db:
             specs = {job_id: JobSpec.from_json(text) for job_id, text in db.execute("SELECT id, spec FROM jobs")}
             rows = db.execute("SELECT job_id, out_path FROM items WHERE state IN (?, ?)",
                               (ItemState.DONE.value, ItemState.RUNNING.value)).fetchall()
         roots = {job_id: os.path.abspath(Path(spec.output_dir).resolve()) for job_id, spec in specs.items()}
         files = {os.path.join(roots[job_id], *PurePosixPath(_from_db(out)).parts) for job_id, out in rows}
-        folders = [Path(spec.output_dir) for job_id, spec in specs.items() if job_id != except_job]
+        folders = [Path(spec.output_dir) for job_id, spec in specs.items()  # an in-place job's folder holds
+                   if job_id != except_job and spec.output_dir != spec.input_dir]  # photos too: files only
         return folders, files
 
     def set_job_state(self, job_id: int, state: JobState, message: str = "") -> None:
