@@ -50,11 +50,11 @@ def write_bundle(out: str | os.PathLike, manifest: Mapping[str, Any], files: Map
         (folder / MANIFEST).write_text(json.dumps(final_manifest, indent=2, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
         load_bundle(folder, check_graphs=True)
-        if archive:
+        if archive and not out.is_dir():
             with atomic_path(out) as tmp:
                 _zip_folder(folder, tmp)
-        else:
-            _replace(folder, out)
+        else:  # a folder, or an archive replacing a folder: rename cannot put a file over a folder
+            _replace(_zip_folder(folder, work / "bundle.i2i") if archive else folder, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return load_bundle(out)
