@@ -32,6 +32,7 @@ from desktop.runtime.bundle import Bundle, load_bundle  # noqa: E402
 from desktop.runtime.providers import available_providers, create_session  # noqa: E402
 from export.registry import exporter_for  # noqa: E402
 from export.source import load_checkpoint  # noqa: E402
+from i2i_common.atomic import write_bytes  # noqa: E402
 from trainer.provenance import hardware  # noqa: E402
 
 SIZES = (128, 256)
@@ -151,9 +152,7 @@ def main(argv: list[str] | None = None) -> int:
               "machine": {"hardware": hardware(),
                           "matmul_peak_gflops": peak, "gpu_provider": gpu},
               "translation": "content_encoder(a) + decoder(b), prior style", "rows": rows}
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, args.out)
+    write_bytes(args.out, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
     print(f"wrote {args.out}")
     return 0
 

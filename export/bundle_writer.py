@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from desktop.runtime.bundle import MANIFEST, Bundle, BundleError, load_bundle, sha256_file
+from i2i_common.atomic import atomic_path
 
 from .self_test import add_self_test
 
@@ -52,8 +53,11 @@ def write_bundle(out: str | os.PathLike, manifest: Mapping[str, Any], files: Map
                                        encoding="utf-8")
         add_self_test(folder)
         load_bundle(folder, check_graphs=True)
-        built = _zip_folder(folder, work / "bundle.i2i") if archive else folder
-        _replace(built, out)
+        if archive and not out.is_dir():
+            with atomic_path(out) as tmp:
+                _zip_folder(folder, tmp)
+        else:  # a folder, or an archive replacing a folder: rename cannot put a file over a folder
+            _replace(_zip_folder(folder, work / "bundle.i2i") if archive else folder, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return load_bundle(out)

@@ -43,8 +43,11 @@ def test_rerun_with_skip_existing_and_failures_csv(photos, tmp_path, tiny_bundle
     assert "broken.jpg" in report.read_text(encoding="utf-8")
     assert (out / "sub" / "deeper" / "cat_04-dog.jpg").is_file()
     capsys.readouterr()
-    assert i2i_batch(*args) == 1  # a new job: everything already there is skipped, broken.jpg fails again
-    assert f"0 translated, {len(GOOD)} skipped, 1 failed" in capsys.readouterr().out
+    assert i2i_batch(*args) == 1  # the same job: nothing is redone, broken.jpg is still reported
+    captured = capsys.readouterr()
+    assert "already done" in captured.err
+    assert f"{len(GOOD)} translated, 0 skipped, 1 failed" in captured.out
+    assert len(BatchQueue().jobs()) == 1
     assert tree_hashes(photos) == before
 
 
@@ -70,5 +73,7 @@ def test_bad_arguments_are_one_line_errors(photos, tmp_path, tiny_bundles, capsy
     assert "naming pattern" in capsys.readouterr().err
     assert i2i_batch(*base, "--style", tmp_path / "missing.jpg") == 2
     assert "reference image not found" in capsys.readouterr().err
-    assert i2i_batch(*base[:-1], "z2q") == 1  # an unknown direction fails the job with the bundle's message
-    assert "failed" in capsys.readouterr().out
+    assert i2i_batch(*base[:-1], "z2q") == 1  # an unknown direction is refused before any job, in one line
+    err = capsys.readouterr().err
+    assert "no direction 'z2q'" in err and len(err.strip().splitlines()) == 1
+    assert BatchQueue().jobs() == []

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .atomic import atomic_open
+from i2i_common.atomic import atomic_open
 
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_RE = re.compile(r"^ckpt_(\d+)\.pt$")

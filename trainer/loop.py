@@ -16,7 +16,7 @@ from tqdm import tqdm
 from desktop.runtime.images import write_image
 
 from . import checkpoint as ckpt_io
-from .atomic import atomic_open
+from i2i_common.atomic import atomic_open
 from .config import ConfigError, dumps_config, merged
 from .data import SkipReport, find_layout, fixed_images, require_domains, to_uint8, train_loader
 from .distributed import any_rank, init_distributed

@@ -5,7 +5,7 @@ import csv
 from pathlib import Path
 from typing import Mapping
 
-from .atomic import atomic_open
+from i2i_common.atomic import atomic_open
 
 
 def read_metrics(path: Path) -> list[dict[str, float]]:

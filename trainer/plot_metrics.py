@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_open
+from i2i_common.atomic import atomic_open
 from .metrics import read_metrics
 
 # panels: title -> series (those missing from the CSV are left out)

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from . import checkpoint as ckpt_io
-from .atomic import atomic_open
+from i2i_common.atomic import atomic_open
 from .families import family_class
 
 KEPT_KEYS = ("format", "family", "iteration", "config", "data", "training")

@@ -2,12 +2,29 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sqlite3
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from ..runtime.batch import BatchEngine, BatchQueue, ItemState, JobSpec, JobState, Progress, StyleSpec
+from i2i_common.filenames import printable
+
+from ..runtime.batch import (
+    BatchEngine,
+    BatchQueue,
+    ItemState,
+    JobSpec,
+    JobState,
+    Progress,
+    QueueError,
+    StyleSpec,
+)
+from ..runtime.paths import default_model_name
+from .translate import model_and_direction
+
+FINISHED = (JobState.DONE, JobState.CANCELLED, JobState.FAILED)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -28,8 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``batch`` options to ``parser``."""
     parser.add_argument("input", type=Path, help="folder of images to translate")
     parser.add_argument("-o", "--output", type=Path, required=True, help="folder for the results")
-    parser.add_argument("--model", required=True, help="bundle name (installed or shipped) or path")
-    parser.add_argument("--direction", required=True, help="direction id, e.g. a2b")
+    parser.add_argument("--model", default=None,
+                        help=f"bundle name (installed or shipped) or path (default {default_model_name()})")
+    parser.add_argument("--direction", default=None, help="direction id, e.g. a2b (default: the model's first)")
     parser.add_argument("--style", default="random",
                         help="'random' (a seeded draw per image), 'typical' (the target domain's typical "
                              "style) or the path of a reference image")
@@ -46,9 +64,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue", type=Path, default=None,
                         help="queue database (default: queue.sqlite3 in the user's data folder)")
     parser.add_argument("--failures", type=Path, default=None, help="write the failed files to this CSV")
+    parser.add_argument("--include-outputs", action="store_true",
+                        help="also translate files that earlier jobs of the queue wrote (left out by default)")
 
 
 def spec_from_args(args: argparse.Namespace) -> JobSpec:
+    """The job the arguments describe; the model and direction default as in ``i2i translate``."""
+    _, direction = model_and_direction(args.model, args.direction)
     if args.style in ("random", "typical"):
         style = StyleSpec(args.style, seed=args.seed)
     else:
@@ -56,8 +78,8 @@ def spec_from_args(args: argparse.Namespace) -> JobSpec:
     return JobSpec(
         input_dir=str(args.input.resolve()),
         output_dir=str(args.output.resolve()),
-        model=args.model,
-        direction=args.direction,
+        model=args.model or default_model_name(),
+        direction=direction,
         style=style,
         recursive=args.recursive,
         output_format=args.output_format,
@@ -66,26 +88,54 @@ def spec_from_args(args: argparse.Namespace) -> JobSpec:
         skip_existing=args.skip_existing,
         shard=args.shard,
         provider=args.provider,
+        include_outputs=args.include_outputs,
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Add (or resume) the job and run it; exit status 0 only when every file was translated or skipped."""
-    try:
-        spec = spec_from_args(args)
-    except ValueError as exc:
-        print(f"i2i batch: {exc}", file=sys.stderr)
-        return 2
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse, before any work, what would only fail later (raises ValueError with one line)."""
+    if not args.input.is_dir():
+        raise ValueError(f"input folder not found: {args.input}")
     if args.style not in ("random", "typical") and not Path(args.style).is_file():
-        print(f"i2i batch: reference image not found: {args.style}", file=sys.stderr)
+        raise ValueError(f"reference image not found: {args.style}")
+    if args.failures is not None:
+        folder = args.failures.parent
+        if args.failures.is_dir():
+            raise ValueError(f"--failures {args.failures} is a folder; name a CSV file")
+        if not folder.is_dir():
+            raise ValueError(f"--failures {args.failures}: folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise ValueError(f"--failures {args.failures}: folder {folder} is not writable")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Add (or continue) the job and run it; exit status 0 only when every file was translated or skipped."""
+    try:
+        check_arguments(args)
+        spec = spec_from_args(args)
+        queue = BatchQueue(args.queue)
+    except (ValueError, QueueError) as exc:
+        print(f"i2i batch: {printable(exc)}", file=sys.stderr)
         return 2
-    queue = BatchQueue(args.queue)
-    job_id = queue.find_unfinished(spec)
+    try:
+        return _run_job(queue, spec, args.failures)
+    except (sqlite3.Error, OSError) as exc:  # the queue's disk filled up or vanished during the run
+        print(f"i2i batch: the queue {queue.path} could not be updated: {printable(exc)}", file=sys.stderr)
+        return 1
+
+
+def _run_job(queue: BatchQueue, spec: JobSpec, failures_csv: Path | None) -> int:
+    job_id = queue.find_same(spec)
+    reopened = False
     if job_id is None:
         job_id = queue.add_job(spec)
+    elif queue.job(job_id).state in FINISHED:
+        queue.reopen(job_id)  # only files added since, or whose output vanished, are done again
+        reopened = True
     else:
         print(f"resuming job {job_id} where it stopped", file=sys.stderr)
         queue.set_job_state(job_id, JobState.QUEUED)
+    done_before = queue.job(job_id).counts[ItemState.DONE]
 
     bar: tqdm | None = None
 
@@ -107,7 +157,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    return report(queue, job_id, args.failures)
+    if reopened and queue.job(job_id).counts[ItemState.DONE] == done_before:
+        print(f"already done: job {job_id} ran with these settings and nothing is missing", file=sys.stderr)
+    return report(queue, job_id, failures_csv)
 
 
 def report(queue: BatchQueue, job_id: int, failures_csv: Path | None) -> int:
@@ -122,9 +174,13 @@ def report(queue: BatchQueue, job_id: int, failures_csv: Path | None) -> int:
           f"{counts[ItemState.FAILED]} failed" + (f" ({job.message})" if job.message else ""))
     failures = queue.failures(job_id)
     for item in failures[:10]:
-        print(f"  failed: {item.rel_path}: {item.reason}", file=sys.stderr)
+        print(f"  failed: {printable(item.rel_path)}: {item.reason}", file=sys.stderr)
     if len(failures) > 10:
         print(f"  ... and {len(failures) - 10} more", file=sys.stderr)
     if failures_csv is not None:
-        queue.export_failures_csv(job_id, failures_csv)
+        try:
+            queue.export_failures_csv(job_id, failures_csv)
+        except OSError as exc:
+            print(f"i2i batch: cannot write {failures_csv}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     return 0 if job.state == JobState.DONE and not failures else 1

@@ -7,19 +7,21 @@ unless ``--overwrite``.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 from desktop.cli import CliError
-from desktop.runtime.bundle import PRECISIONS, resolve_bundle
+from desktop.runtime.bundle import PRECISIONS, Bundle, resolve_bundle
 from desktop.runtime.images import IMAGE_EXTENSIONS, ImageReadError, ImageWriteError, read_image, write_image
 from desktop.runtime.paths import default_model_name
 from desktop.runtime.preprocess import MODES
 from desktop.runtime.providers import AUTO, PROVIDERS
 from desktop.runtime.style import RandomStyle, ReferenceStyle, StyleSource, TypicalStyle
 from desktop.runtime.translators import StyledTranslator, TranslationError, Translator, open_translator
+from i2i_common.filenames import fit_name, printable
 
 HELP = "translate image files with a model (several random styles per input with --count)"
 
@@ -77,11 +79,11 @@ def _target(out: Path, single_file: bool, source: Path, direction: str, suffix: 
         return out
     ext = source.suffix.lower()
     ext = ".png" if alpha or ext not in IMAGE_EXTENSIONS else ext
-    return out / f"{source.stem}_{direction}{suffix}{ext}"
+    return out / fit_name(f"{source.stem}_{direction}{suffix}{ext}")
 
 
 def _check_target(target: Path, source: Path, overwrite: bool, written: set[Path]) -> None:
-    if target.resolve() == source.resolve():
+    if target.resolve() == source.resolve() or (target.exists() and os.path.samefile(target, source)):
         raise CliError(f"{source}: the output would replace the input")
     if target in written:
         raise CliError(f"{source}: {target} is the output of another input in this run")
@@ -99,7 +101,7 @@ def _translate_file(translator: Translator, args: argparse.Namespace, source: Pa
         content = translator.encode_content(image, direction, args.mode) \
             if isinstance(translator, StyledTranslator) else None
     except (ImageReadError, TranslationError) as exc:
-        print(f"i2i: error: {exc}", file=sys.stderr)
+        print(f"i2i: error: {printable(exc)}", file=sys.stderr)
         return len(styles)
     for style, suffix in styles:
         target = _target(Path(args.output), single_file, source, direction, suffix, image.shape[2] == 4)
@@ -114,21 +116,29 @@ def _translate_file(translator: Translator, args: argparse.Namespace, source: Pa
             write_image(target, result.image, overwrite=args.overwrite)
         except (CliError, ImageWriteError, TranslationError) as exc:
             failures += 1
-            print(f"i2i: error: {exc}", file=sys.stderr)
+            print(f"i2i: error: {printable(exc)}", file=sys.stderr)
             continue
         written.add(target)
         stages = ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items())
-        print(f"{source} -> {target}  ({result.total_ms:.1f} ms: {stages})")
+        print(f"{printable(source)} -> {printable(target)}  ({result.total_ms:.1f} ms: {stages})")
     return failures
+
+
+def model_and_direction(model: str | None, direction: str | None) -> tuple[Bundle, str]:
+    """The bundle and direction asked for; the defaults are the default model and the model's first
+    direction (``i2i translate`` and ``i2i batch`` share them). A bad direction fails here, with the
+    bundle's message."""
+    bundle = resolve_bundle(model or default_model_name())
+    direction = direction or bundle.directions[0].id
+    bundle.direction(direction)
+    return bundle, direction
 
 
 def run(args: argparse.Namespace) -> int:
     for name in args.inputs:
         if Path(name).is_dir():
             raise CliError(f"{name} is a folder: translate takes image files")
-    bundle = resolve_bundle(args.model or default_model_name())
-    direction = args.direction or bundle.directions[0].id
-    bundle.direction(direction)  # a clear error before the sessions are created
+    bundle, direction = model_and_direction(args.model, args.direction)
     translator = open_translator(bundle, provider=args.provider, precision=args.precision)
     info = translator.provider_info
     print(f"model {bundle.name} [{bundle.family}]{' (untrained placeholder)' if bundle.untrained else ''} "

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from i2i_common.atomic import write_bytes
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 DEFAULT_MAX_PIXELS = 80_000_000  # about 9000 x 9000: far above anything a translation model needs
@@ -139,24 +140,18 @@ def encode_image(image: np.ndarray, suffix: str) -> bytes:
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray, overwrite: bool = False) -> Path:
-    """Write ``image`` (uint8 RGB/RGBA) to ``path`` atomically: a temp file in the same folder, then
-    ``os.replace``. An existing file is kept unless ``overwrite``. Raises :class:`ImageWriteError`."""
+    """Write ``image`` (uint8 RGB/RGBA) to ``path`` atomically (:mod:`i2i_common.atomic`, honouring the
+    umask). An existing file is kept unless ``overwrite``. Raises :class:`ImageWriteError`."""
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise ImageWriteError(f"{path}: already exists (use overwrite to replace it)")
     data = encode_image(image, path.suffix)
-    tmp_name = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp",
-                                         delete=False) as tmp:
-            tmp_name = tmp.name
-            tmp.write(data)
-        os.replace(tmp_name, path)
-        tmp_name = None
+    except OSError as exc:  # a file where the folder should be, a read-only place
+        raise ImageWriteError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    try:
+        write_bytes(path, data, overwrite=overwrite)
+    except FileExistsError:
+        raise ImageWriteError(f"{path}: already exists (use overwrite to replace it)") from None
     except OSError as exc:
         raise ImageWriteError(f"{path}: cannot be written ({exc.strerror or exc})") from None
-    finally:
-        if tmp_name:
-            Path(tmp_name).unlink(missing_ok=True)
     return path

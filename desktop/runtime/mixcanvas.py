@@ -14,6 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
+from i2i_common.atomic import atomic_path
+
 from .recorder import VideoRecorder
 from .style import ExplicitStyle, RandomStyle, ReferenceStyle, TypicalStyle, interpolate, mix_codes
 
@@ -135,10 +137,6 @@ class MixCanvas:
 def _write_gif(path: Path, frames: list[np.ndarray], fps: float) -> None:
     """An endlessly looping GIF, written to a temporary file beside ``path`` and renamed into place."""
     images = [Image.fromarray(np.ascontiguousarray(f[..., :3])) for f in frames]
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                        duration=int(round(1000 / fps)), loop=0)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

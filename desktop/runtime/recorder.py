@@ -8,11 +8,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from i2i_common.atomic import AtomicTarget
 
 from .images import write_image
 
@@ -55,7 +56,7 @@ class VideoRecorder:
             raise RecorderError(f"folder does not exist: {self.path.parent}")
         self.fps = float(fps)
         self.frames = 0
-        self._tmp = self.path.with_name(f".{self.path.stem}.{uuid.uuid4().hex[:8]}.recording.mp4")
+        self._target: AtomicTarget | None = None  # the hidden file being recorded, from the first frame
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None  # (width, height)
         self._lock = threading.Lock()
@@ -77,9 +78,13 @@ class VideoRecorder:
     def _open(self, width: int, height: int) -> None:
         # MPEG-4 wants even sizes; crop-free: round the target up and let write() resize.
         self._size = (width + width % 2, height + height % 2)
-        writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*FOURCC), self.fps, self._size)
+        try:
+            self._target = AtomicTarget(self.path)
+        except OSError as exc:
+            raise RecorderError(f"cannot record to {self.path.parent}: {exc.strerror or exc}") from exc
+        writer = cv2.VideoWriter(str(self._target.tmp), cv2.VideoWriter_fourcc(*FOURCC), self.fps, self._size)
         if not writer.isOpened():
-            self._tmp.unlink(missing_ok=True)
+            self._target.discard()
             raise RecorderError(f"cannot record to {self.path.parent} (not writable, or no MP4 encoder)")
         self._writer = writer
 
@@ -93,9 +98,8 @@ class VideoRecorder:
                 return None
             self._writer.release()
             try:
-                os.replace(self._tmp, self.path)
+                self._target.commit()
             except OSError as exc:
-                self._tmp.unlink(missing_ok=True)
                 raise RecorderError(f"cannot save {self.path}: {exc.strerror or exc}") from exc
             return self.path
 
@@ -105,7 +109,8 @@ class VideoRecorder:
             self._closed = True
             if self._writer is not None:
                 self._writer.release()
-            self._tmp.unlink(missing_ok=True)
+            if self._target is not None:
+                self._target.discard()
             self.frames = 0
 
     def __enter__(self) -> VideoRecorder:

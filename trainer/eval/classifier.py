@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from desktop.runtime.paths import cache_dir
-from trainer.atomic import write_bytes
+from i2i_common.atomic import write_bytes
 from trainer.eval.data import DomainFolders, EvalDataError, load_stack, resize_square
 
 log = logging.getLogger(__name__)

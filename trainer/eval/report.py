@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trainer.atomic import write_bytes
+from i2i_common.atomic import write_bytes
 
 
 def _fmt(value: float | None, std: float | None = None, digits: int = 2) -> str:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from .engine import BatchEngine, Progress
+from .guard import OutputOverInputError
 from .jobs import ItemState, JobSpec, JobState, StyleSpec
-from .store import BatchQueue, Item, Job, default_queue_path
+from .store import BatchQueue, Item, Job, QueueError, default_queue_path
 
 __all__ = [
     "BatchEngine",
@@ -13,7 +14,9 @@ __all__ = [
     "Job",
     "JobSpec",
     "JobState",
+    "OutputOverInputError",
     "Progress",
+    "QueueError",
     "StyleSpec",
     "default_queue_path",
 ]

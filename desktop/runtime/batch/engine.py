@@ -6,21 +6,27 @@ after its output has been written atomically, so a crash loses at most the file 
 """
 from __future__ import annotations
 
+import errno
+import os
 import threading
 import time
+from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from i2i_common.atomic import remove_stale_temps, write_bytes
+
 from ..bundle import BundleError, resolve_bundle
-from ..images import ImageReadError, ImageWriteError, read_image, write_image
+from ..images import ImageReadError, ImageWriteError, encode_image, read_image
 from ..providers import first_line
 from ..translators import TranslationError, open_translator
 from .jobs import ItemState, JobSpec, JobState
-from .scan import list_inputs, output_relpath, select_shard
+from .guard import InputGuard
+from .scan import plan_items
 from .store import BatchQueue, Item, Job
 from .styles import StylePlan
 
@@ -28,6 +34,8 @@ WRITE_FAILURE_PREFIX = "cannot write"
 # After this many failed writes in a row, with none succeeding in this run, the job pauses:
 # the output folder is read-only, full or gone, and every further file would fail the same way.
 WRITE_FAILURE_LIMIT = 3
+# Write errors that say the target cannot take any file now: the job pauses at once, the file stays to do.
+PAUSING_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,11 @@ StateCallback = Callable[[int, JobState, str], None]
 
 
 class _WriteFailure(Exception):
-    """The output of one file could not be written."""
+    """The output of one file could not be written (``errno`` when the operating system said why)."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = code
 
 
 class BatchEngine:
@@ -185,6 +197,7 @@ class BatchEngine:
 
     def _run_job(self, job: Job) -> tuple[JobState, str]:
         spec = job.spec
+        run_started = time.time()
         self.queue.set_job_state(job.id, JobState.RUNNING)
         self._on_state(job.id, JobState.RUNNING, "")
         try:
@@ -195,13 +208,17 @@ class BatchEngine:
             plan = StylePlan(translator, spec)
         except (BundleError, ImageReadError, TranslationError, OSError, ValueError, KeyError) as exc:
             return JobState.FAILED, first_line(exc)
+        items = self.queue.items(job.id)
+        guard = InputGuard(Path(spec.input_dir), [item.rel_path for item in items])
+        _remove_stale_temps(Path(spec.output_dir), items, run_started)
 
         tally = _Tally(self.queue.job(job.id), self._on_progress)
         outcome = JobState.DONE, ""
         in_flight: tuple[Item, Future] | None = None  # the previous file's write, overlapping this file's model run
         output_dir = Path(spec.output_dir)
         with ThreadPoolExecutor(1, "batch-read") as reader, ThreadPoolExecutor(1, "batch-write") as writer:
-            for item, read in _read_ahead(reader, self.queue.items(job.id, ItemState.PENDING), spec):
+            pending = [item for item in items if item.state == ItemState.PENDING]
+            for item, read in _read_ahead(reader, pending, spec):
                 interruption = self._interruption(job.id)
                 if interruption is not None:
                     outcome = interruption
@@ -209,19 +226,23 @@ class BatchEngine:
                 self.queue.start_item(item.id)
                 image, reason = _translate(read, item, spec, translator, plan)
                 if in_flight is not None:
-                    self._settle(in_flight, tally)
+                    pause = self._settle(in_flight, tally)
                     in_flight = None
-                    if tally.writes_hopeless:
+                    if pause is None and tally.writes_hopeless:
+                        pause = f"paused: no output could be written ({tally.last_reason})"
+                    if pause is not None:
                         self.queue.finish_item(item.id, ItemState.PENDING)  # not tried: it stays to do
-                        outcome = JobState.PAUSED, f"paused: no output could be written ({tally.last_reason})"
+                        outcome = JobState.PAUSED, pause
                         break
                 if image is None:
                     self.queue.finish_item(item.id, ItemState.FAILED, reason)
                     tally.add(item, ItemState.FAILED, reason)
                 else:
-                    in_flight = item, writer.submit(_write_output, output_dir / item.out_path, image)
+                    in_flight = item, writer.submit(_write_output, output_dir / item.out_path, image, guard)
             if in_flight is not None:
-                self._settle(in_flight, tally)
+                pause = self._settle(in_flight, tally)
+                if pause is not None:
+                    outcome = JobState.PAUSED, pause
         return outcome
 
     def _interruption(self, job_id: int) -> tuple[JobState, str] | None:
@@ -237,37 +258,27 @@ class BatchEngine:
             return JobState.CANCELLED, "removed from the queue"
         return stored if stored[0] in (JobState.PAUSED, JobState.CANCELLED) else None
 
-    def _settle(self, in_flight: tuple[Item, Future], tally: "_Tally") -> None:
-        """Wait for a file's write; it becomes done only now, after the atomic rename."""
+    def _settle(self, in_flight: tuple[Item, Future], tally: "_Tally") -> str | None:
+        """Wait for a file's write; it becomes done only now, after the atomic rename. Returns why the job
+        must pause when the target cannot take any file (full, over quota, read-only): that file stays to do."""
         item, future = in_flight
         try:
             future.result()
         except _WriteFailure as exc:
+            if exc.errno in PAUSING_ERRNOS:
+                self.queue.finish_item(item.id, ItemState.PENDING)
+                return f"paused: {exc}; free space or fix the folder, then resume"
             state, reason = ItemState.FAILED, str(exc)
         else:
             state, reason = ItemState.DONE, ""
         self.queue.finish_item(item.id, state, reason)
         tally.add(item, state, reason)
+        return None
 
     def _scan(self, job: Job) -> None:
-        """Record the job's file list: shard selection, output names, skip-existing, name collisions."""
-        spec = job.spec
-        input_dir, output_dir = Path(spec.input_dir), Path(spec.output_dir)
-        rel_paths = select_shard(list_inputs(input_dir, spec.recursive, exclude=output_dir), spec.shard)
-        claimed: dict[str, str] = {}
-        entries = []
-        for rel in rel_paths:
-            out = output_relpath(rel, spec)
-            if out.casefold() in claimed:
-                entries.append((rel, out, ItemState.FAILED,
-                                f"output name {out} is already used by {claimed[out.casefold()]}"))
-                continue
-            claimed[out.casefold()] = rel
-            if spec.skip_existing and (output_dir / out).exists():
-                entries.append((rel, out, ItemState.SKIPPED, "output exists"))
-            else:
-                entries.append((rel, out, ItemState.PENDING, ""))
-        self.queue.set_items(job.id, entries)
+        """Record the job's file list (:func:`plan_items`); what earlier jobs wrote is not an input."""
+        folders, files = self.queue.known_outputs(job.id)
+        self.queue.set_items(job.id, plan_items(job.spec, folders, files))
 
     def translator_for(self, spec: JobSpec) -> Any:
         """The translator a job needs (opened once and reused while jobs use the same model)."""
@@ -341,17 +352,30 @@ def _translate(read: Future, item: Item, spec: JobSpec, translator: Any, plan: S
     return result.image, ""
 
 
-def _write_output(path: Path, image: np.ndarray) -> None:
-    """Write atomically (JPEG drops alpha); any failure becomes a one-line reason naming the file."""
+def _write_output(path: Path, image: np.ndarray, guard: InputGuard) -> None:
+    """Write atomically (JPEG drops alpha), never onto an input; any failure becomes a one-line reason
+    naming the file, with the operating system's error number when there is one."""
+    victim = guard.input_at(path)
+    if victim is not None:
+        raise _WriteFailure(f"refused to write {path}: it is the input {victim}")
     try:
+        data = encode_image(image, path.suffix)
         path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _WriteFailure(f"{WRITE_FAILURE_PREFIX} {path}: {exc.strerror or exc}") from None
-    try:
-        write_image(path, image, overwrite=True)
+        write_bytes(path, data)
     except ImageWriteError as exc:
         raise _WriteFailure(f"{WRITE_FAILURE_PREFIX}: {exc}") from None
+    except OSError as exc:
+        raise _WriteFailure(f"{WRITE_FAILURE_PREFIX} {path}: {exc.strerror or exc}", exc.errno) from None
 
+
+def _remove_stale_temps(output_dir: Path, items: list[Item], older_than: float) -> None:
+    """Delete the temporary files a killed run left beside this job's outputs (ours, older than this run)."""
+    names: dict[str, set[str]] = defaultdict(set)
+    for item in items:
+        out = PurePosixPath(item.out_path)
+        names[os.path.join(output_dir, *out.parent.parts)].add(out.name)
+    for folder, targets in names.items():
+        remove_stale_temps(Path(folder), targets, older_than)
 
 
 def _default_open_translator(bundle: Any, provider: str) -> Any:

@@ -80,6 +80,7 @@ class JobSpec:
     skip_existing: bool = False
     shard: tuple[int, int] = (1, 1)  # (k, n): this job covers the k-th of n shards, 1-based
     provider: str = "auto"
+    include_outputs: bool = False  # also translate files that earlier jobs of the queue wrote
 
     def __post_init__(self) -> None:
         if self.output_format not in OUTPUT_FORMATS:
@@ -97,7 +98,8 @@ class JobSpec:
             raise ValueError("the naming pattern names a file, it must not contain folder separators")
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        # ASCII escapes keep any file name (even one that is not valid UTF-8) storable as SQLite text
+        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=True)
 
     @classmethod
     def from_json(cls, text: str) -> JobSpec:

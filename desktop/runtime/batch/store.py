@@ -13,13 +13,15 @@ import csv
 import io
 import os
 import sqlite3
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Collection, Iterator
+
+from i2i_common.atomic import write_bytes as atomic_write_bytes
+from i2i_common.filenames import printable
 
 from ..paths import user_data_dir
 from .joblock import JobLock
@@ -50,6 +52,23 @@ CREATE INDEX IF NOT EXISTS items_by_job_state ON items (job_id, state);
 
 # mtime resolution is 2 s on FAT file systems; an output this much older than its item's start is stale.
 MTIME_SLACK_S = 2.0
+
+
+class QueueError(Exception):
+    """The queue file cannot be used (not a queue, a folder, no space, no permission); one line."""
+
+
+def _to_db(path: str) -> str | bytes:
+    """A relative path as SQLite stores it: text, or the raw bytes of a name that is not valid UTF-8."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+def _from_db(value: str | bytes) -> str:
+    return os.fsdecode(value) if isinstance(value, bytes) else value
 
 
 def default_queue_path() -> Path:
@@ -100,10 +119,17 @@ class BatchQueue:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_queue_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self._connect() as db:
-            db.executescript(SCHEMA)
+        if self.path.is_dir():
+            raise QueueError(f"the batch queue {self.path} is a folder; name a file "
+                             f"(e.g. {self.path / 'queue.sqlite3'})")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            self.close()
+            raise QueueError(f"cannot use {self.path} as the batch queue: {exc}") from None
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -187,18 +213,43 @@ class BatchQueue:
         """The lock an engine holds while it runs the job."""
         return JobLock(self.path.parent / f"{self.path.stem}-locks" / f"job-{job_id}.lock")
 
-    def find_unfinished(self, spec: JobSpec) -> int | None:
-        """The id of a job with exactly these settings that has not finished, if any (CLI re-runs resume it)."""
+    def find_same(self, spec: JobSpec) -> int | None:
+        """The id of the newest job with exactly these settings, in any state (CLI re-runs continue it)."""
         with self._connect() as db:
-            row = db.execute(
-                "SELECT id FROM jobs WHERE spec = ? AND state IN (?, ?, ?) ORDER BY position LIMIT 1",
-                (spec.to_json(), JobState.QUEUED.value, JobState.RUNNING.value, JobState.PAUSED.value),
-            ).fetchone()
-            return None if row is None else int(row[0])
+            rows = db.execute("SELECT id, spec FROM jobs ORDER BY id DESC").fetchall()
+        return next((int(job_id) for job_id, text in rows if JobSpec.from_json(text) == spec), None)
+
+    def reopen(self, job_id: int) -> None:
+        """Queue a job again for what is missing only: files added to its input folder since its scan (the
+        next run lists the folder again) and outputs that vanished. Files done stay done."""
+        output_dir = Path(self.job(job_id).spec.output_dir)
+        with self._connect() as db:
+            rows = db.execute("SELECT id, out_path FROM items WHERE job_id = ? AND state = ?",
+                              (job_id, ItemState.DONE.value)).fetchall()
+            lost = [(ItemState.PENDING.value, item_id) for item_id, out in rows
+                    if not (output_dir / _from_db(out)).is_file()]
+            db.executemany("UPDATE items SET state = ? WHERE id = ?", lost)
+            db.execute("UPDATE jobs SET scanned = 0, state = ?, message = '' WHERE id = ?",
+                       (JobState.QUEUED.value, job_id))
+
+    def known_outputs(self, except_job: int) -> tuple[list[Path], set[str]]:
+        """What the queue's jobs wrote: the output folders of the jobs other than ``except_job`` (not those
+        that are also the job's input folder), and the absolute paths of every output recorded as written
+        (done, or in flight when a run stopped)."""
+        with self._connect() as db:
+            specs = {job_id: JobSpec.from_json(text) for job_id, text in db.execute("SELECT id, spec FROM jobs")}
+            rows = db.execute("SELECT job_id, out_path FROM items WHERE state IN (?, ?)",
+                              (ItemState.DONE.value, ItemState.RUNNING.value)).fetchall()
+        roots = {job_id: os.path.abspath(Path(spec.output_dir).resolve()) for job_id, spec in specs.items()}
+        files = {os.path.join(roots[job_id], *PurePosixPath(_from_db(out)).parts) for job_id, out in rows}
+        folders = [Path(spec.output_dir) for job_id, spec in specs.items()  # an in-place job's folder holds
+                   if job_id != except_job and spec.output_dir != spec.input_dir]  # photos too: files only
+        return folders, files
 
     def set_job_state(self, job_id: int, state: JobState, message: str = "") -> None:
         with self._connect() as db:
-            db.execute("UPDATE jobs SET state = ?, message = ? WHERE id = ?", (state.value, message, job_id))
+            db.execute("UPDATE jobs SET state = ?, message = ? WHERE id = ?",
+                       (state.value, printable(message), job_id))
 
     def reorder(self, job_ids: list[int]) -> None:
         """Put the listed jobs first, in this order; the others keep their relative order after them."""
@@ -227,7 +278,8 @@ class BatchQueue:
         with self._connect() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO items (job_id, rel_path, out_path, state, reason) VALUES (?, ?, ?, ?, ?)",
-                [(job_id, rel, out, state.value, reason) for rel, out, state, reason in entries],
+                [(job_id, _to_db(rel), _to_db(out), state.value, printable(reason))
+                 for rel, out, state, reason in entries],
             )
             db.execute("UPDATE jobs SET scanned = 1 WHERE id = ?", (job_id,))
 
@@ -239,7 +291,7 @@ class BatchQueue:
             args += (state.value,)
         with self._connect() as db:
             rows = db.execute(query + " ORDER BY id", args).fetchall()
-        return [Item(r[0], r[1], r[2], ItemState(r[3]), r[4]) for r in rows]
+        return [Item(r[0], _from_db(r[1]), _from_db(r[2]), ItemState(r[3]), r[4]) for r in rows]
 
     def start_item(self, item_id: int) -> None:
         with self._connect() as db:
@@ -250,7 +302,8 @@ class BatchQueue:
 
     def finish_item(self, item_id: int, state: ItemState, reason: str = "") -> None:
         with self._connect() as db:
-            db.execute("UPDATE items SET state = ?, reason = ? WHERE id = ?", (state.value, reason, item_id))
+            db.execute("UPDATE items SET state = ?, reason = ? WHERE id = ?",
+                       (state.value, printable(reason), item_id))
 
     def recover_running(self, job_id: int, output_dir: Path) -> int:
         """Re-check files left 'running' by a crash or a kill; returns how many were found already written.
@@ -265,7 +318,7 @@ class BatchQueue:
             ).fetchall()
             written = 0
             for item_id, out_path, started in rows:
-                out = output_dir / out_path
+                out = output_dir / _from_db(out_path)
                 done = out.is_file() and out.stat().st_mtime >= (started or 0) - MTIME_SLACK_S
                 written += done
                 state = ItemState.DONE if done else ItemState.PENDING
@@ -282,14 +335,6 @@ class BatchQueue:
         text = io.StringIO()
         writer = csv.writer(text)
         writer.writerow(["file", "reason"])
-        writer.writerows((item.rel_path, item.reason) for item in failures)
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".csv.tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text.getvalue())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        writer.writerows((printable(item.rel_path), item.reason) for item in failures)
+        atomic_write_bytes(Path(path), text.getvalue().encode("utf-8"))
         return len(failures)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from .jobs import JobSpec
 def file_seed(seed: int, rel_path: str) -> int:
     """A per-file seed derived from the job's seed and the file's relative path (stable across runs,
     machines and shards, so a resumed or sharded job draws the same style for the same file)."""
-    digest = hashlib.sha256(f"{seed}\0{rel_path}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{seed}\0".encode("utf-8") + os.fsencode(rel_path)).digest()
     return int.from_bytes(digest[:4], "big")
 
 
