@@ -176,3 +176,12 @@ def test_cmyk_and_gray_jpegs(tmp_path):
     gray = read_image(tmp_path / "gray.jpg")
     assert gray.shape == (20, 32, 3) and np.array_equal(gray[..., 0], gray[..., 2])
     assert np.abs(gray[..., 0].astype(int) - rgb[..., 0]).max() <= 8
+
+
+def test_a_multi_picture_jpeg_reads_its_first_picture(tmp_path):
+    """MPO (stereo cameras): Pillow names the format MPO; the strict JPEG decoder reads the first picture."""
+    pictures = [Image.fromarray(np.full((8, 8, 3), value, np.uint8)) for value in (30, 220)]
+    pictures[0].save(tmp_path / "stereo.jpg", "MPO", save_all=True, append_images=pictures[1:])
+    with Image.open(tmp_path / "stereo.jpg") as stored:
+        assert stored.format == "MPO"
+    assert np.abs(read_image(tmp_path / "stereo.jpg").astype(int) - 30).max() <= 2

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import simplejpeg
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, TiffImagePlugin, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 DEFAULT_MAX_PIXELS = 80_000_000  # about 9000 x 9000: far above anything a translation model needs
@@ -61,7 +61,7 @@ def _not_regular(mode: int) -> str | None:
     """What a non-regular file is ("a named pipe"...), or None for a regular file."""
     if stat.S_ISREG(mode):
         return None
-    return next((kind for test, kind in _FILE_KINDS if test(mode)), "not a regular file")
+    return next((kind for test, kind in _FILE_KINDS if test(mode)), "a special file")
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -73,10 +73,10 @@ def _read_bytes(path: Path) -> bytes:
             with os.fdopen(fd, "rb") as file:
                 info = os.fstat(file.fileno())
                 kind = _not_regular(info.st_mode)
-                if kind is None and info.st_size > MAX_FILE_BYTES:
-                    raise ImageReadError(f"{path}: the file is too large ({info.st_size:,} bytes, "
-                                         f"limit {MAX_FILE_BYTES:,})")
                 if kind is None:
+                    if info.st_size > MAX_FILE_BYTES:
+                        raise ImageReadError(f"{path}: the file is too large ({info.st_size:,} bytes, "
+                                             f"limit {MAX_FILE_BYTES:,})")
                     return file.read()
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
@@ -144,8 +144,23 @@ def _pillow_pixels(image: Image.Image, path: Path) -> np.ndarray:
     return np.asarray(image.convert("RGBA" if alpha else "RGB"))
 
 
+def _is_wide_sample_tiff(data: bytes) -> bool:
+    """True for a TIFF whose first directory reads and declares signed, float or 32/64-bit samples: the
+    valid files Pillow cannot decode (float64, multi-channel int16/int32/float32) and OpenCV can."""
+    try:
+        directory = TiffImagePlugin.ImageFileDirectory_v2(data[:8])
+        stream = io.BytesIO(data)
+        stream.seek(directory.next)
+        directory.load(stream)
+        sample_formats = np.atleast_1d(directory.get(339, 1))
+        bits = np.atleast_1d(directory.get(258, 8))
+    except Exception:  # noqa: BLE001 - a directory that does not read is a corrupt file, not a wide one
+        return False
+    return bool(np.isin(sample_formats, (2, 3)).any() or (bits >= 32).any())
+
+
 def _decode_opencv(data: bytes, path: Path, max_pixels: int) -> np.ndarray:
-    """TIFF sample formats Pillow lacks (float64, multi-channel int16/int32/float32)."""
+    """The TIFFs of :func:`_is_wide_sample_tiff`."""
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:
@@ -167,7 +182,7 @@ def _decode(data: bytes, path: Path, max_pixels: int) -> tuple[np.ndarray, int]:
     except UnidentifiedImageError:
         image = None
     if image is None:
-        if data[:4] in (b"II*\0", b"MM\0*"):
+        if _is_wide_sample_tiff(data):
             return _decode_opencv(data, path, max_pixels), 1
         raise ImageReadError(f"{path}: not an image, or a format this app cannot read")
     with image:
