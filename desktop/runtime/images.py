@@ -40,8 +40,9 @@ _FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (sta
 
 # This module enforces its own pixel limit before decoding; Pillow's warning would only add a second line.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
-# Unreadable EXIF means "no orientation"; the pixels are checked by the decoder.
-warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning, module="PIL")
+# Pillow's TIFF directory reader (also used for EXIF) warns about malformed tags; unreadable EXIF means "no
+# orientation", and the pixels are checked by the decoder, which raises.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
 
 
 class ImageReadError(Exception):
