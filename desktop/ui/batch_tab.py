@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSplitter, QVBoxLayout,
+from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
 from desktop.runtime.batch import BatchEngine, BatchQueue, JobSpec, JobState, Progress
@@ -50,10 +50,12 @@ class BatchTab(QWidget):
         self.message = QLabel("")
         self.message.setWordWrap(True)
 
-        controls = QHBoxLayout()
-        for name in ("start", "pause", "resume", "cancel", "up", "down", "remove"):
-            controls.addWidget(self.buttons[name])
-        controls.addStretch(1)
+        controls = QGridLayout()  # two short rows: the tab stays narrower than small screens
+        for column, name in enumerate(("start", "pause", "resume", "cancel")):
+            controls.addWidget(self.buttons[name], 0, column)
+        for column, name in enumerate(("up", "down", "remove")):
+            controls.addWidget(self.buttons[name], 1, column)
+        controls.setColumnStretch(4, 1)
         right = QVBoxLayout()
         right.addLayout(controls)
         right.addWidget(self.table, 3)

@@ -12,6 +12,7 @@ from desktop.runtime.paths import default_direction
 from desktop.runtime.providers import AUTO, PROVIDERS, available_providers
 
 from .batch_tab import BatchTab
+from .elided_label import ElidedLabel
 from .file_tab import FileTab
 from .live_tab import LiveTab
 from .mix_tab import MixTab
@@ -38,38 +39,47 @@ def about_text(bundle, info) -> str:
     return "\n".join(lines)
 
 
-class ModelBar(QWidget):
-    """Model picker with "Import bundle...", direction switch and provider picker."""
+def _labelled(label: str, widget: QWidget) -> QWidget:
+    """`widget` with its caption on the left, as one toolbar item (they overflow together)."""
+    pair = QWidget()
+    layout = QHBoxLayout(pair)
+    layout.setContentsMargins(4, 0, 4, 0)
+    layout.addWidget(QLabel(label))
+    layout.addWidget(widget)
+    return pair
+
+
+class ModelBar(QToolBar):
+    """Model picker with "Import bundle...", direction switch and provider picker. Each control is its own
+    toolbar item, so on a narrow screen the last ones move into the toolbar's overflow menu instead of
+    widening the window."""
 
     def __init__(self, session: ModelSession, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("Model", parent)
+        self.setMovable(False)
         self.session = session
         self.model_combo = QComboBox()
-        self.model_combo.setMinimumContentsLength(28)
+        self.model_combo.setMinimumContentsLength(20)
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.import_button = QPushButton("Import bundle...")
         self.about_button = QPushButton("About model")
         self.direction_combo = QComboBox()
-        self.direction_combo.setMinimumContentsLength(14)
+        self.direction_combo.setMinimumContentsLength(12)
         self.provider_combo = QComboBox()
+        self.provider_combo.setMinimumContentsLength(12)
+        self.provider_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.provider_combo.addItem("auto (best available)", AUTO)
         available = available_providers()
         for name in PROVIDERS:  # unavailable ones stay pickable: the fallback and its reason are shown
             self.provider_combo.addItem(name if name in available else f"{name} (not in this build)", name)
         self.precision_combo = QComboBox()
         self.precision_combo.setToolTip("fp16 / int8 variants are smaller and often faster; fp32 is exact")
-        self.provider_label = QLabel("")
-        self.provider_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
+        self.provider_label = ElidedLabel()  # a fallback reason can be long: elided, whole text on hover
         for label, widget in (("Model", self.model_combo), (None, self.import_button), (None, self.about_button),
                               ("Direction", self.direction_combo), ("Provider", self.provider_combo),
-                              ("Precision", self.precision_combo),
-                              (None, self.provider_label)):
-            if label:
-                layout.addWidget(QLabel(label))
-            layout.addWidget(widget)
-        layout.addStretch(1)
+                              ("Precision", self.precision_combo)):
+            self.addWidget(_labelled(label, widget) if label else widget)
+        self.addWidget(self.provider_label)
 
     def show_models(self, entries: list[ModelEntry], current: str) -> None:
         self.model_combo.blockSignals(True)
@@ -115,7 +125,6 @@ class ModelBar(QWidget):
         if translator.precision_note:
             text += f" ({translator.precision_note})"
         self.provider_label.setText(text)
-        self.provider_label.setToolTip(text)
         return text
 
 
@@ -130,10 +139,7 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self)
         self.session = ModelSession(self.runner, self)
         self.bar = ModelBar(self.session)
-        toolbar = QToolBar("Model")
-        toolbar.setMovable(False)
-        toolbar.addWidget(self.bar)
-        self.addToolBar(toolbar)
+        self.addToolBar(self.bar)
 
         self.live = LiveTab(self.session, self.settings)
         self.file = FileTab(self.session, self.runner, self.settings)
@@ -148,11 +154,11 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs)
         self.setCentralWidget(central)
 
-        self.model_status = QLabel("no model")
-        self.provider_status = QLabel("")
+        self.model_status = ElidedLabel("no model")
+        self.provider_status = ElidedLabel("")
         self.timing_status = QLabel("")
-        for label in (self.model_status, self.provider_status, self.timing_status):
-            self.statusBar().addPermanentWidget(label)
+        for label, stretch in ((self.model_status, 1), (self.provider_status, 2), (self.timing_status, 0)):
+            self.statusBar().addPermanentWidget(label, stretch)
 
         self._wire()
         self._restore()
