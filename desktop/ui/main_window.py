@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMai
 from desktop.runtime.paths import default_direction
 from desktop.runtime.providers import AUTO, PROVIDERS, available_providers
 
+from .about_model import AboutModelDialog
 from .batch_tab import BatchTab
 from .elided_label import ElidedLabel
 from .file_tab import FileTab
@@ -19,24 +20,6 @@ from .mix_tab import MixTab
 from .session import ModelEntry, ModelSession
 from .settings import Settings
 from .tasks import TaskRunner
-
-
-def about_text(bundle, info) -> str:
-    """What the "About model" box says: what the model is, how it was made, and its licence."""
-    provenance = bundle.provenance
-    lines = [f"{bundle.title or bundle.name} ({bundle.name})",
-             f"family: {bundle.family}" + ("  -  UNTRAINED PLACEHOLDER: random weights, outputs are noise"
-                                          if bundle.untrained else ""),
-             "domains: " + ", ".join(d.name for d in bundle.domains),
-             f"trained at {bundle.image.train_size} px; precisions: {', '.join(bundle.precisions())}",
-             f"provider: {info.describe()}"]
-    for key in ("dataset", "iterations", "created", "hardware"):
-        if key in provenance:
-            lines.append(f"{key}: {provenance[key]}")
-    if bundle.verification:
-        lines.append(f"export check: {bundle.verification}")
-    lines += ["", "Licence:", bundle.license or "(none given)"]
-    return "\n".join(lines)
 
 
 def _labelled(label: str, widget: QWidget) -> QWidget:
@@ -182,7 +165,7 @@ class MainWindow(QMainWindow):
         bar.provider_combo.currentIndexChanged.connect(self._provider_picked)
         bar.precision_combo.textActivated.connect(self._precision_picked)
         bar.import_button.clicked.connect(self._import_clicked)
-        bar.about_button.clicked.connect(self._about_clicked)
+        bar.about_button.clicked.connect(self.show_about_model)
         self.tabs.currentChanged.connect(self.settings.set_workspace)
 
     def _restore(self) -> None:
@@ -253,10 +236,15 @@ class MainWindow(QMainWindow):
         if self.isVisible():
             QMessageBox.warning(self, "Model", message)
 
-    def _about_clicked(self) -> None:
+    def show_about_model(self) -> AboutModelDialog | None:
+        """Open the "About model" dialog of the open model (window-modal, not blocking the caller)."""
         translator = self.session.translator
-        if translator is not None:
-            QMessageBox.information(self, "About model", about_text(translator.bundle, translator.provider_info))
+        if translator is None:
+            return None
+        dialog = AboutModelDialog(translator.bundle, translator.provider_info, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def _import_clicked(self) -> None:
         start = self.settings.folder("import")
