@@ -167,8 +167,12 @@ class FileTab(QWidget):
         self.open_paths([Path(p) for p in paths])
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if event.mimeData().hasUrls():
+        """Images are taken here; anything else (a model bundle) is left to the window."""
+        if event.mimeData().hasUrls() and all(Path(u.toLocalFile()).suffix.lower() in IMAGE_EXTENSIONS
+                                              for u in event.mimeData().urls()):
             event.acceptProposedAction()
+        else:
+            event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         self.open_paths([Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()])

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QPushButton, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
@@ -17,6 +17,7 @@ from .elided_label import ElidedLabel
 from .file_tab import FileTab
 from .live_tab import LiveTab
 from .mix_tab import MixTab
+from .model_import import ModelImporter, is_bundle_path
 from .session import ModelEntry, ModelSession
 from .settings import Settings
 from .tasks import TaskRunner
@@ -122,6 +123,8 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self)
         self.session = ModelSession(self.runner, self)
         self.bar = ModelBar(self.session)
+        self.importer = ModelImporter(self.session, self, self._import_report, self.session.open)
+        self.setAcceptDrops(True)
         self.addToolBar(self.bar)
 
         self.live = LiveTab(self.session, self.settings)
@@ -254,22 +257,33 @@ class MainWindow(QMainWindow):
             self.import_path(Path(path))
 
     def import_path(self, path: Path) -> None:
-        """Import a `.i2i` file or a bundle folder (a manifest.json inside it) in the background, then open it."""
+        """Import a `.i2i` file or a bundle folder (a manifest.json inside it) in the background, then open it;
+        a name that is taken asks first (see model_import)."""
         self.settings.set_folder("import", path)
-        source = path.parent if path.name == "manifest.json" else path
-        self.statusBar().showMessage(f"checking and importing {source.name}...")
+        self.importer.import_path(path)
 
-        def done(entry: ModelEntry) -> None:
-            self.statusBar().showMessage(f"imported {entry.label}", 4000)
-            self.session.open(entry)
+    def _import_report(self, message: str, is_error: bool) -> None:
+        self.statusBar().showMessage(message, 0 if is_error else 6000)
+        if is_error and self.isVisible():
+            QMessageBox.warning(self, "Import model", message)
 
-        def failed(reason: str) -> None:  # BundleError and file-system errors: shown, nothing changes
-            message = f"could not import {source.name}: {reason}"
-            self.statusBar().showMessage(message)
-            if self.isVisible():
-                QMessageBox.warning(self, "Import bundle", message)
+    def open_dropped(self, paths: list[Path]) -> None:
+        """Dropped files: bundles are imported, images open in the File workspace."""
+        bundles = [p for p in paths if is_bundle_path(p)]
+        images = [p for p in paths if p not in bundles]
+        for path in bundles:
+            self.import_path(path)
+        if images:
+            self.tabs.setCurrentWidget(self.file)
+            self.file.open_paths(images)
 
-        self.session.import_bundle(source, done, failed)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        self.open_dropped([Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()])
+        event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.settings.set_geometry(self.saveGeometry())
