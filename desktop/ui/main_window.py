@@ -16,6 +16,7 @@ from .batch_tab import BatchTab
 from .elided_label import ElidedLabel
 from .file_tab import FileTab
 from .live_tab import LiveTab
+from .menu_bar import build_menus
 from .mix_tab import MixTab
 from .model_import import ModelImporter, is_bundle_path
 from .session import ModelEntry, ModelSession
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
         self.setCentralWidget(central)
+        self.actions = build_menus(self)
 
         self.model_status = ElidedLabel("no model")
         self.provider_status = ElidedLabel("")
