@@ -13,6 +13,7 @@ from desktop.runtime.batch import BatchEngine, BatchQueue, JobSpec, JobState, Pr
 
 from .batch_form import JobForm
 from .batch_jobs import FailureTable, JobTable
+from .batch_notice import JobFinishedNotice
 from .session import ModelSession
 from .settings import Settings
 
@@ -40,6 +41,7 @@ class BatchTab(QWidget):
                                   on_state=lambda job_id, state, msg: self.bridge.state.emit(job_id, state.value, msg),
                                   open_translator=open_translator)
         self.live_progress: dict[int, Progress] = {}
+        self.notice: JobFinishedNotice | None = None  # the last "job finished" message
 
         self.form = JobForm(session, settings)
         self.table = JobTable()
@@ -160,6 +162,9 @@ class BatchTab(QWidget):
         self.refresh()
         if message:
             self.message.setText(f"job {job_id}: {message}")
+        if state == JobState.DONE.value:
+            self.notice = JobFinishedNotice(self.queue.job(job_id), self)
+            self.notice.show()  # not modal: the next job starts meanwhile
 
     def _selection_changed(self) -> None:
         job_id = self.selected_job()
