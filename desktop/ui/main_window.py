@@ -51,7 +51,7 @@ class ModelBar(QToolBar):
         self.direction_combo = QComboBox()
         self.direction_combo.setMinimumContentsLength(12)
         self.provider_combo = QComboBox()
-        self.provider_combo.setMinimumContentsLength(12)
+        self.provider_combo.setMinimumContentsLength(21)  # "auto (best available)"; longer names are elided
         self.provider_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.provider_combo.addItem("auto (best available)", AUTO)
         available = available_providers()
