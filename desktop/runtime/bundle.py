@@ -644,54 +644,21 @@ def resolve_bundle(name_or_path: str | os.PathLike) -> Bundle:
     raise BundleError(f"no model named {str(name_or_path)!r} (available: {known})")
 
 
-class BundleNameClash(BundleError):
-    """Installing would take the name of a model that exists: ``shipped`` says whether it is a shipped one
-    (never replaced) or a user-installed one (replaced only with ``overwrite``)."""
-
-    def __init__(self, name: str, shipped: bool) -> None:
-        kind = "ships with the app" if shipped else f"is already installed at {user_models_dir() / name}"
-        super().__init__(f"a model named {name!r} {kind}")
-        self.name, self.shipped = name, shipped
-
-
-def _taken_by(name: str) -> bool | None:
-    """True when a shipped model has this name, False when only a user model has it, None when free."""
-    if any(p.name in (name, name + ARCHIVE_SUFFIX) for p in shipped_models_dir().glob("*")):
-        return True
-    return False if (user_models_dir() / name).exists() else None
-
-
-def suggest_free_name(name: str) -> str:
-    """`name-2`, `name-3`... the first that neither a shipped nor an installed model has."""
-    n = 2
-    while _taken_by(f"{name}-{n}") is not None:
-        n += 1
-    return f"{name}-{n}"
-
-
-def install_bundle(src: str | os.PathLike, *, overwrite: bool = False, rename_to: str | None = None) -> Bundle:
-    """Validate a bundle (graphs included) and copy it, as a folder, into :func:`user_models_dir`, under
-    ``rename_to`` when given. A name that a shipped model has raises :class:`BundleNameClash` always; one
-    that an installed model has raises it unless ``overwrite``.
+def install_bundle(src: str | os.PathLike, *, overwrite: bool = False) -> Bundle:
+    """Validate a bundle (graphs included) and copy it, as a folder, into :func:`user_models_dir`.
 
     The copy is made beside the target and moved into place, so a failed install leaves nothing behind.
     """
     bundle = load_bundle(src, check_graphs=True)
-    name = rename_to or bundle.name
-    if not _NAME_RE.match(name) or name in (".", ".."):
-        raise BundleError(f"name {name!r} may only use letters, digits, '.', '_' and '-'")
-    taken = _taken_by(name)
-    if taken or (taken is False and not overwrite):
-        raise BundleNameClash(name, shipped=bool(taken))
     models = user_models_dir()
     models.mkdir(parents=True, exist_ok=True)
-    target = models / name
-    tmp = Path(tempfile.mkdtemp(prefix=f".install-{name}-", dir=models))
+    target = models / bundle.name
+    if target.exists() and not overwrite:
+        raise BundleError(f"a model named {bundle.name!r} is already installed at {target}")
+    tmp = Path(tempfile.mkdtemp(prefix=f".install-{bundle.name}-", dir=models))
     try:
-        for file in [MANIFEST, *(g.file for g in bundle.graphs), *(a.file for a in bundle.arrays)]:
-            shutil.copyfile(bundle.path / file, tmp / file)
-        if name != bundle.name:
-            (tmp / MANIFEST).write_text(json.dumps(dict(bundle.manifest, name=name), indent=1), encoding="utf-8")
+        for name in [MANIFEST, *(g.file for g in bundle.graphs), *(a.file for a in bundle.arrays)]:
+            shutil.copyfile(bundle.path / name, tmp / name)
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".old-{bundle.name}-", dir=models))
             os.replace(target, old / "b")
