@@ -10,7 +10,7 @@ import pytest
 from desktop.runtime.bundle import load_bundle
 from desktop.runtime.paths import default_model_name, shipped_models_dir, user_models_dir
 from desktop.ui import app
-from desktop.ui.main_window import about_text
+from desktop.ui.about_model import about_text
 from desktop.ui.platform_check import XCB_LIBRARIES, display_problem
 from ui_support import BROKEN_NAME, close_window, install_models, make_settings, open_window
 

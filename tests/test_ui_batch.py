@@ -140,3 +140,24 @@ def test_quitting_mid_job_resumes_without_redoing_or_losing_files(qtbot, tmp_pat
     assert all(outputs[p] == mtime for p, mtime in first_run.items())  # nothing was translated twice
     job = again.queue.job(job_id)
     assert job.counts[ItemState.DONE] == 10 and job.counts[ItemState.FAILED] == 1
+
+
+def test_a_finished_job_says_its_counts_and_opens_its_output_folder(qtbot, tmp_path, tiny_bundles, shared_data,
+                                                                     monkeypatch):
+    from desktop.ui import batch_notice
+
+    opened = []
+    monkeypatch.setattr(batch_notice.QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    install_models(tiny_bundles, families=("ugatit",))
+    folder = _input_folder(tmp_path, shared_data, count=3)
+    out = tmp_path / "out"
+    tab = _tab(qtbot, tmp_path, tmp_path / "queue.sqlite3", open_fn=None)
+    _fill_form(tab, folder, out)
+    tab.form.add_button.click()
+    qtbot.waitUntil(lambda: tab.notice is not None, timeout=30000)
+    notice = tab.notice
+    assert notice.text().startswith("Job 1 finished: 3 translated, 1 failed, 0 skipped.")
+    assert not notice.isModal() and notice.windowModality() == Qt.WindowModality.NonModal
+    notice.open_button.click()
+    assert [u.toLocalFile() for u in opened] == [str(out)]
+    tab.shutdown()

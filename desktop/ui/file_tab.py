@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QMessageBox, QPushButton, QSlider, QSpinBox, QSplitter,
+                               QListWidgetItem, QMessageBox, QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
 from desktop.runtime.images import IMAGE_EXTENSIONS, read_image, write_image
@@ -20,6 +20,7 @@ from .settings import Settings
 from .style_panel import StylePanel
 from .tasks import TaskRunner
 
+THUMB_SIZE = 90  # px, the style thumbnails under the comparison view
 IMAGE_FILTER = "Images (" + " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS)) + ")"
 
 
@@ -107,8 +108,14 @@ class FileTab(QWidget):
         right.addLayout(view_row)
         grid_widget = QWidget()
         grid_widget.setLayout(self.grid)
-        grid_widget.setMaximumHeight(140)
-        right.addWidget(grid_widget)
+        self.grid_scroll = QScrollArea()  # many styles scroll sideways instead of widening the window
+        self.grid_scroll.setWidget(grid_widget)
+        self.grid_scroll.setWidgetResizable(True)
+        self.grid_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.grid_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.grid_scroll.setFixedHeight(THUMB_SIZE + 20 + self.grid_scroll.horizontalScrollBar().sizeHint().height())
+        self.grid_scroll.setVisible(False)
+        right.addWidget(self.grid_scroll)
         right_widget = QWidget()
         right_widget.setLayout(right)
         splitter = QSplitter()
@@ -167,8 +174,12 @@ class FileTab(QWidget):
         self.open_paths([Path(p) for p in paths])
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if event.mimeData().hasUrls():
+        """Images are taken here; anything else (a model bundle) is left to the window."""
+        if event.mimeData().hasUrls() and all(Path(u.toLocalFile()).suffix.lower() in IMAGE_EXTENSIONS
+                                              for u in event.mimeData().urls()):
             event.acceptProposedAction()
+        else:
+            event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         self.open_paths([Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()])
@@ -243,11 +254,12 @@ class FileTab(QWidget):
             self.grid.removeWidget(thumb)
             thumb.deleteLater()
         self.thumbs = []
+        self.grid_scroll.setVisible(len(self.outputs) >= 2)
         if len(self.outputs) < 2:
             return
         for i, output in enumerate(self.outputs):
             thumb = ImageView()
-            thumb.setMinimumSize(90, 90)
+            thumb.setMinimumSize(THUMB_SIZE, THUMB_SIZE)
             thumb.set_image(output.image)
             thumb.setToolTip(output.label)
             thumb.clicked.connect(lambda i=i: self.select(i))

@@ -4,72 +4,67 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QPushButton, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from desktop.runtime.paths import default_direction
 from desktop.runtime.providers import AUTO, PROVIDERS, available_providers
 
+from .about_model import AboutModelDialog
 from .batch_tab import BatchTab
+from .elided_label import ElidedLabel
 from .file_tab import FileTab
 from .live_tab import LiveTab
+from .menu_bar import build_menus
 from .mix_tab import MixTab
+from .model_import import ModelImporter, is_bundle_path
 from .session import ModelEntry, ModelSession
 from .settings import Settings
 from .tasks import TaskRunner
 
 
-def about_text(bundle, info) -> str:
-    """What the "About model" box says: what the model is, how it was made, and its licence."""
-    provenance = bundle.provenance
-    lines = [f"{bundle.title or bundle.name} ({bundle.name})",
-             f"family: {bundle.family}" + ("  -  UNTRAINED PLACEHOLDER: random weights, outputs are noise"
-                                          if bundle.untrained else ""),
-             "domains: " + ", ".join(d.name for d in bundle.domains),
-             f"trained at {bundle.image.train_size} px; precisions: {', '.join(bundle.precisions())}",
-             f"provider: {info.describe()}"]
-    for key in ("dataset", "iterations", "created", "hardware"):
-        if key in provenance:
-            lines.append(f"{key}: {provenance[key]}")
-    if bundle.verification:
-        lines.append(f"export check: {bundle.verification}")
-    lines += ["", "Licence:", bundle.license or "(none given)"]
-    return "\n".join(lines)
+def _labelled(label: str, widget: QWidget) -> QWidget:
+    """`widget` with its caption on the left, as one toolbar item (they overflow together)."""
+    pair = QWidget()
+    layout = QHBoxLayout(pair)
+    layout.setContentsMargins(4, 0, 4, 0)
+    layout.addWidget(QLabel(label))
+    layout.addWidget(widget)
+    return pair
 
 
-class ModelBar(QWidget):
-    """Model picker with "Import bundle...", direction switch and provider picker."""
+class ModelBar(QToolBar):
+    """Model picker with "Import bundle...", direction switch and provider picker. Each control is its own
+    toolbar item, so on a narrow screen the last ones move into the toolbar's overflow menu instead of
+    widening the window."""
 
     def __init__(self, session: ModelSession, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("Model", parent)
+        self.setMovable(False)
         self.session = session
         self.model_combo = QComboBox()
-        self.model_combo.setMinimumContentsLength(28)
+        self.model_combo.setMinimumContentsLength(20)
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.import_button = QPushButton("Import bundle...")
         self.about_button = QPushButton("About model")
         self.direction_combo = QComboBox()
-        self.direction_combo.setMinimumContentsLength(14)
+        self.direction_combo.setMinimumContentsLength(12)
         self.provider_combo = QComboBox()
+        self.provider_combo.setMinimumContentsLength(21)  # "auto (best available)"; longer names are elided
+        self.provider_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.provider_combo.addItem("auto (best available)", AUTO)
         available = available_providers()
         for name in PROVIDERS:  # unavailable ones stay pickable: the fallback and its reason are shown
             self.provider_combo.addItem(name if name in available else f"{name} (not in this build)", name)
         self.precision_combo = QComboBox()
         self.precision_combo.setToolTip("fp16 / int8 variants are smaller and often faster; fp32 is exact")
-        self.provider_label = QLabel("")
-        self.provider_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
+        self.provider_label = ElidedLabel()  # a fallback reason can be long: elided, whole text on hover
         for label, widget in (("Model", self.model_combo), (None, self.import_button), (None, self.about_button),
                               ("Direction", self.direction_combo), ("Provider", self.provider_combo),
-                              ("Precision", self.precision_combo),
-                              (None, self.provider_label)):
-            if label:
-                layout.addWidget(QLabel(label))
-            layout.addWidget(widget)
-        layout.addStretch(1)
+                              ("Precision", self.precision_combo)):
+            self.addWidget(_labelled(label, widget) if label else widget)
+        self.addWidget(self.provider_label)
 
     def show_models(self, entries: list[ModelEntry], current: str) -> None:
         self.model_combo.blockSignals(True)
@@ -115,7 +110,6 @@ class ModelBar(QWidget):
         if translator.precision_note:
             text += f" ({translator.precision_note})"
         self.provider_label.setText(text)
-        self.provider_label.setToolTip(text)
         return text
 
 
@@ -130,10 +124,9 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self)
         self.session = ModelSession(self.runner, self)
         self.bar = ModelBar(self.session)
-        toolbar = QToolBar("Model")
-        toolbar.setMovable(False)
-        toolbar.addWidget(self.bar)
-        self.addToolBar(toolbar)
+        self.importer = ModelImporter(self.session, self, self._import_report, self.session.open)
+        self.setAcceptDrops(True)
+        self.addToolBar(self.bar)
 
         self.live = LiveTab(self.session, self.settings)
         self.file = FileTab(self.session, self.runner, self.settings)
@@ -147,12 +140,13 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
         self.setCentralWidget(central)
+        self.actions = build_menus(self)
 
-        self.model_status = QLabel("no model")
-        self.provider_status = QLabel("")
+        self.model_status = ElidedLabel("no model")
+        self.provider_status = ElidedLabel("")
         self.timing_status = QLabel("")
-        for label in (self.model_status, self.provider_status, self.timing_status):
-            self.statusBar().addPermanentWidget(label)
+        for label, stretch in ((self.model_status, 1), (self.provider_status, 2), (self.timing_status, 0)):
+            self.statusBar().addPermanentWidget(label, stretch)
 
         self._wire()
         self._restore()
@@ -176,7 +170,7 @@ class MainWindow(QMainWindow):
         bar.provider_combo.currentIndexChanged.connect(self._provider_picked)
         bar.precision_combo.textActivated.connect(self._precision_picked)
         bar.import_button.clicked.connect(self._import_clicked)
-        bar.about_button.clicked.connect(self._about_clicked)
+        bar.about_button.clicked.connect(self.show_about_model)
         self.tabs.currentChanged.connect(self.settings.set_workspace)
 
     def _restore(self) -> None:
@@ -247,10 +241,15 @@ class MainWindow(QMainWindow):
         if self.isVisible():
             QMessageBox.warning(self, "Model", message)
 
-    def _about_clicked(self) -> None:
+    def show_about_model(self) -> AboutModelDialog | None:
+        """Open the "About model" dialog of the open model (window-modal, not blocking the caller)."""
         translator = self.session.translator
-        if translator is not None:
-            QMessageBox.information(self, "About model", about_text(translator.bundle, translator.provider_info))
+        if translator is None:
+            return None
+        dialog = AboutModelDialog(translator.bundle, translator.provider_info, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def _import_clicked(self) -> None:
         start = self.settings.folder("import")
@@ -260,22 +259,33 @@ class MainWindow(QMainWindow):
             self.import_path(Path(path))
 
     def import_path(self, path: Path) -> None:
-        """Import a `.i2i` file or a bundle folder (a manifest.json inside it) in the background, then open it."""
+        """Import a `.i2i` file or a bundle folder (a manifest.json inside it) in the background, then open it;
+        a name that is taken asks first (see model_import)."""
         self.settings.set_folder("import", path)
-        source = path.parent if path.name == "manifest.json" else path
-        self.statusBar().showMessage(f"checking and importing {source.name}...")
+        self.importer.import_path(path)
 
-        def done(entry: ModelEntry) -> None:
-            self.statusBar().showMessage(f"imported {entry.label}", 4000)
-            self.session.open(entry)
+    def _import_report(self, message: str, is_error: bool) -> None:
+        self.statusBar().showMessage(message, 0 if is_error else 6000)
+        if is_error and self.isVisible():
+            QMessageBox.warning(self, "Import model", message)
 
-        def failed(reason: str) -> None:  # BundleError and file-system errors: shown, nothing changes
-            message = f"could not import {source.name}: {reason}"
-            self.statusBar().showMessage(message)
-            if self.isVisible():
-                QMessageBox.warning(self, "Import bundle", message)
+    def open_dropped(self, paths: list[Path]) -> None:
+        """Dropped files: bundles are imported, images open in the File workspace."""
+        bundles = [p for p in paths if is_bundle_path(p)]
+        images = [p for p in paths if p not in bundles]
+        for path in bundles:
+            self.import_path(path)
+        if images:
+            self.tabs.setCurrentWidget(self.file)
+            self.file.open_paths(images)
 
-        self.session.import_bundle(source, done, failed)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        self.open_dropped([Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()])
+        event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.settings.set_geometry(self.saveGeometry())

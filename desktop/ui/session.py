@@ -8,9 +8,9 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.runtime.bundle import find_bundles, install_bundle, load_bundle
+from desktop.runtime.bundle import BundleNameClash, find_bundles, install_bundle, load_bundle, suggest_free_name
+from desktop.runtime.paths import default_model_name, shipped_models_dir
 from desktop.runtime.translators import open_translator
-from desktop.runtime.paths import default_model_name
 
 from .tasks import TaskRunner
 
@@ -27,6 +27,16 @@ class ModelEntry:
     directions: tuple[tuple[str, str], ...] = ()  # (direction id, "cat -> dog")
     has_style: bool = False  # MUNIT and TUNIT; U-GAT-IT ignores style
     random_styles: bool = False  # style codes can be drawn from a prior (MUNIT; not TUNIT)
+    shipped: bool = False  # ships with the app (else the user imported it)
+
+
+@dataclass(frozen=True)
+class ImportClash:
+    """An import stopped because its name is taken: by a shipped model (never replaced) or an imported one."""
+
+    name: str
+    shipped: bool
+    suggestion: str  # a free name to keep both under
 
 
 def untrained_label(bundle) -> str:
@@ -42,14 +52,23 @@ def direction_label(bundle, direction) -> str:
     return f"{source} -> {names.get(direction.target, direction.target)}"
 
 
+def model_label(bundle, shipped: bool) -> str:
+    """The picker's text: the title, marked when untrained, and "(imported)" for the user's own models."""
+    return f"{bundle.title or bundle.name}{untrained_label(bundle)}{'' if shipped else ' (imported)'}"
+
+
 def list_models() -> list[ModelEntry]:
     """Shipped and user bundles, broken ones included with their error (never raised)."""
     scan = find_bundles()
-    entries = [ModelEntry(b.name, f"{b.title or b.name}{untrained_label(b)}", b.source, untrained=b.untrained,
-                          directions=tuple((d.id, direction_label(b, d)) for d in b.directions),
-                          has_style=b.style is not None,
-                          random_styles=b.style is not None and b.style.prior == "normal")
-               for b in scan.bundles]
+    shipped = shipped_models_dir().resolve()
+    entries = []
+    for b in scan.bundles:
+        is_shipped = b.source.resolve().parent == shipped
+        entries.append(ModelEntry(b.name, model_label(b, is_shipped), b.source, untrained=b.untrained,
+                                  directions=tuple((d.id, direction_label(b, d)) for d in b.directions),
+                                  has_style=b.style is not None,
+                                  random_styles=b.style is not None and b.style.prior == "normal",
+                                  shipped=is_shipped))
     for path, error in sorted(scan.errors.items()):
         short = error if len(error) <= 90 else error[:87] + "..."
         entries.append(ModelEntry(path.name, f"{path.name} (broken: {short})", path, error=error))
@@ -98,15 +117,24 @@ class ModelSession(QObject):
                 return entry
         return next((e for e in self.models if e.error is None), None)
 
-    def import_bundle(self, source: Path, on_done: Callable[[ModelEntry], None],
-                      on_error: Callable[[str], None]) -> None:
+    def import_bundle(self, source: Path, on_done: Callable[[ModelEntry], None], on_error: Callable[[str], None],
+                      on_clash: Callable[[ImportClash], None], *, overwrite: bool = False,
+                      rename_to: str | None = None) -> None:
         """Validate (graphs included) and copy a bundle into the user's models folder off the UI thread,
-        then list the models again; `on_error` gets the BundleError's one-line reason."""
+        then list the models again. `on_error` gets the BundleError's one-line reason; a taken name goes to
+        `on_clash` instead (ask, then call again with `overwrite` or `rename_to`)."""
 
-        def work() -> tuple[str, list[ModelEntry]]:
-            return install_bundle(source).name, list_models()
+        def work() -> tuple[str, list[ModelEntry]] | ImportClash:
+            try:
+                name = install_bundle(source, overwrite=overwrite, rename_to=rename_to).name
+            except BundleNameClash as clash:
+                return ImportClash(clash.name, clash.shipped, suggest_free_name(clash.name))
+            return name, list_models()
 
-        def done(result: tuple[str, list[ModelEntry]]) -> None:
+        def done(result: tuple[str, list[ModelEntry]] | ImportClash) -> None:
+            if isinstance(result, ImportClash):
+                on_clash(result)
+                return
             name, self.models = result
             self.modelsChanged.emit(self.models)
             on_done(self.entry_named(name))
