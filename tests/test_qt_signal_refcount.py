@@ -1,17 +1,18 @@
 """Qt signals must not eat references to True, False or None.
 
-PySide6-Essentials 6.12.0 on Python 3.11 drops one reference to True (None in some paths) on every
-``Signal.emit()``; after a few hundred to a few thousand emits the interpreter aborts with "Fatal Python
-error: bool_dealloc" (the Live tab died 15-37 s after Start). pyproject.toml keeps that combination out;
-this test catches it, or any later build with the same fault, by emitting thousands of signals of every
-kind the app uses (its Signal declarations in desktop/ui, widget signals, QTimer timeouts, queued emits
-from worker threads and the app's own TaskRunner) and reading the reference counts after every chunk.
+PySide6-Essentials 6.12.0 on Python 3.11 drops a reference to True on every ``Signal.emit()`` (emit returns
+True without a reference of its own) and to None in other paths; after a few hundred to a few thousand
+emits the interpreter aborts with "Fatal Python error: bool_dealloc" (the Live tab died 15-37 s after
+Start). pyproject.toml keeps that combination out; this test catches it, or any later build with the same
+fault, by emitting thousands of signals of every kind the app uses (its Signal declarations in desktop/ui,
+widget signals, QTimer timeouts, queued emits from worker threads, the app's own TaskRunner) and reading
+the reference counts after every chunk.
 
-It checks after each chunk of emits, so a leaking build fails here long before the count reaches zero
-(the interpreter would abort instead of reporting). Only lost references fail it: a count that grows
-(PySide6 6.10-6.11 keep two extra references to None per QThreadPool job) can never free the object. On Python 3.12+ True, False and None are immortal
-(PEP 683): their counts read about 2**32, and stable-ABI extensions move that number harmlessly, so there
-the test only checks they stay immortal; it passes trivially.
+Reading after each chunk means a leaking build fails here long before a count reaches zero (where the
+interpreter would abort instead of reporting). Only lost references fail it: a count that grows (PySide6
+6.10-6.11 keep two extra references to None per QThreadPool job) can never free the object. On Python
+3.12+ True, False and None are immortal (PEP 683): their counts read about 2**32 and stable-ABI extensions
+move that number harmlessly, so there the test only checks that they stay immortal; it passes trivially.
 """
 from __future__ import annotations
 
