@@ -120,36 +120,33 @@ def _generated_video(path: Path, frames: int = 90, size: tuple[int, int] = (320,
     return path
 
 
-def child_live(minutes: float, progress: Path) -> int:
-    with tempfile.TemporaryDirectory(prefix="gui-soak-live-") as tmp:
-        home = Path(tmp)
-        os.environ["I2I_STUDIO_HOME"] = str(home)
-        log = ProgressLog(progress)
-        app, window, dialogs = _open_window(home)
-        tab = window.live
-        window.tabs.setCurrentWidget(tab)
-        tab.set_video(_generated_video(home / "soak.mp4"))
-        if not tab.start():
-            raise SystemExit(f"live did not start: {tab.message.text()}")
-        log.write(phase="start")
-        end = time.monotonic() + minutes * 60
+def child_live(minutes: float, progress: Path, home: Path) -> int:
+    log = ProgressLog(progress)
+    app, window, dialogs = _open_window(home)
+    tab = window.live
+    window.tabs.setCurrentWidget(tab)
+    tab.set_video(_generated_video(home / "soak.mp4"))
+    if not tab.start():
+        raise SystemExit(f"live did not start: {tab.message.text()}")
+    log.write(phase="start")
+    end = time.monotonic() + minutes * 60
 
-        def sample() -> None:
-            stats = tab.last_frame.stats if tab.last_frame is not None else None
-            log.write(phase="run", frames_shown=tab.frames_shown, produced=stats.produced if stats else 0,
-                      captured=stats.captured if stats else 0, dropped=stats.dropped if stats else 0,
-                      output_fps=round(stats.output_fps, 2) if stats else 0.0, running=tab.running())
+    def sample() -> None:
+        stats = tab.last_frame.stats if tab.last_frame is not None else None
+        log.write(phase="run", frames_shown=tab.frames_shown, produced=stats.produced if stats else 0,
+                  captured=stats.captured if stats else 0, dropped=stats.dropped if stats else 0,
+                  output_fps=round(stats.output_fps, 2) if stats else 0.0, running=tab.running())
 
-        stopped_early: list[str] = []
+    stopped_early: list[str] = []
 
-        def done() -> bool:
-            if tab.pipeline is None:  # the pipeline ended before its time (an error: see the message)
-                stopped_early.append(tab.message.text())
-            return bool(stopped_early) or time.monotonic() >= end
+    def done() -> bool:
+        if tab.pipeline is None:  # the pipeline ended before its time (an error: see the message)
+            stopped_early.append(tab.message.text())
+        return bool(stopped_early) or time.monotonic() >= end
 
-        _run_until(app, done, sample)  # quitting closes the window: Live stops as on a user's quit
-        log.write(phase="final", message=stopped_early[0] if stopped_early else "ran to the end", dialogs=dialogs)
-        return 1 if stopped_early else 0
+    _run_until(app, done, sample)  # quitting closes the window: Live stops as on a user's quit
+    log.write(phase="final", message=stopped_early[0] if stopped_early else "ran to the end", dialogs=dialogs)
+    return 1 if stopped_early else 0
 
 
 def _generated_jpegs(folder: Path, count: int) -> None:
@@ -165,39 +162,36 @@ def _generated_jpegs(folder: Path, count: int) -> None:
             raise SystemExit(f"cannot write the inputs in {folder}")
 
 
-def child_batch(files: int, progress: Path) -> int:
+def child_batch(files: int, progress: Path, home: Path) -> int:
     from desktop.runtime.batch import ItemState, JobState
 
-    with tempfile.TemporaryDirectory(prefix="gui-soak-batch-") as tmp:
-        home = Path(tmp)
-        os.environ["I2I_STUDIO_HOME"] = str(home)
-        log = ProgressLog(progress)
-        _generated_jpegs(home / "in", files)
-        app, window, dialogs = _open_window(home)
-        tab = window.batch
-        window.tabs.setCurrentWidget(tab)
-        form = tab.form
-        form.input_dir.setText(str(home / "in"))
-        form.output_dir.setText(str(home / "out"))
-        form.output_format.setCurrentText("jpg")
-        form.add_button.click()
-        job_id = tab.selected_job()
-        if job_id is None:
-            raise SystemExit(f"the job was not added: {tab.message.text()}")
-        log.write(phase="start")
-        finished_states = (JobState.DONE, JobState.FAILED, JobState.CANCELLED, JobState.PAUSED)
+    log = ProgressLog(progress)
+    _generated_jpegs(home / "in", files)
+    app, window, dialogs = _open_window(home)
+    tab = window.batch
+    window.tabs.setCurrentWidget(tab)
+    form = tab.form
+    form.input_dir.setText(str(home / "in"))
+    form.output_dir.setText(str(home / "out"))
+    form.output_format.setCurrentText("jpg")
+    form.add_button.click()
+    job_id = tab.selected_job()
+    if job_id is None:
+        raise SystemExit(f"the job was not added: {tab.message.text()}")
+    log.write(phase="start")
+    finished_states = (JobState.DONE, JobState.FAILED, JobState.CANCELLED, JobState.PAUSED)
 
-        def sample() -> None:
-            job = tab.queue.job(job_id)
-            log.write(phase="run", state=job.state.value, finished=job.finished, total=job.total,
-                      done=job.counts.get(ItemState.DONE, 0), failed=job.counts.get(ItemState.FAILED, 0))
-
-        _run_until(app, lambda: tab.queue.job(job_id).state in finished_states, sample)
+    def sample() -> None:
         job = tab.queue.job(job_id)
-        outputs = sum(1 for _ in (home / "out").rglob("*.jpg"))
-        log.write(phase="final", state=job.state.value, message=job.message, done=job.counts.get(ItemState.DONE, 0),
-                  failed=job.counts.get(ItemState.FAILED, 0), outputs=outputs, dialogs=dialogs)
-        return 0 if job.state == JobState.DONE and outputs == files else 1
+        log.write(phase="run", state=job.state.value, finished=job.finished, total=job.total,
+                  done=job.counts.get(ItemState.DONE, 0), failed=job.counts.get(ItemState.FAILED, 0))
+
+    _run_until(app, lambda: tab.queue.job(job_id).state in finished_states, sample)
+    job = tab.queue.job(job_id)
+    outputs = sum(1 for _ in (home / "out").rglob("*.jpg"))
+    log.write(phase="final", state=job.state.value, message=job.message, done=job.counts.get(ItemState.DONE, 0),
+              failed=job.counts.get(ItemState.FAILED, 0), outputs=outputs, dialogs=dialogs)
+    return 0 if job.state == JobState.DONE and outputs == files else 1
 
 
 # ---- the harness ---------------------------------------------------------------------------------------
@@ -227,10 +221,11 @@ def _outcome(returncode: int | None) -> str:
 
 def run_scenario(name: str, python: str, minutes: float, files: int, workdir: Path) -> dict:
     """Run one scenario in a child process and summarise what it logged."""
-    progress, stderr_path = workdir / f"{name}.jsonl", workdir / f"{name}.stderr"
+    progress, stderr_path, home = workdir / f"{name}.jsonl", workdir / f"{name}.stderr", workdir / f"{name}-home"
+    home.mkdir()  # the child's data folder, settings and inputs: removed with `workdir`, even after an abort
     argv = [python, str(Path(__file__).resolve()), "--child", name, "--progress", str(progress),
             "--minutes", str(minutes), "--files", str(files)]
-    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"), I2I_STUDIO_HOME=str(home))
     limit = minutes * 60 * 2 + 600 if name == "live" else files * 2 + 600
     started = time.monotonic()
     with open(stderr_path, "wb") as stderr:
@@ -255,7 +250,8 @@ def run_scenario(name: str, python: str, minutes: float, files: int, workdir: Pa
         "last_stderr": errors[-3:], "wall_s": round(wall, 1), "run_s": round(seconds, 1),
         "rss_mb": {"start": start["rss_mb"] if start else None,
                    "peak": max((s["rss_mb"] for s in samples), default=None),
-                   "end": samples[-1]["rss_mb"] if samples else None},
+                   "end": samples[-1]["rss_mb"] if samples else None,
+                   "tenths": [runs[round(i * (len(runs) - 1) / 10)]["rss_mb"] for i in range(11)] if runs else []},
         "final": final,
     }
     if name == "live":
@@ -309,8 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         sys.path.insert(0, str(REPO))
-        return (child_live(args.minutes, args.progress) if args.child == "live"
-                else child_batch(args.files, args.progress))
+        home = Path(os.environ["I2I_STUDIO_HOME"])
+        return (child_live(args.minutes, args.progress, home) if args.child == "live"
+                else child_batch(args.files, args.progress, home))
 
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(scenarios) - {"live", "batch"}
