@@ -235,7 +235,7 @@ def test_archive_entries_refused(tmp_path, entries, symlink, message):
 
 
 def test_archive_bomb_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(bundle_mod, "MAX_ARCHIVE_BYTES", 1000)
+    monkeypatch.setattr(bundle_mod.archive, "MAX_ARCHIVE_BYTES", 1000)
     archive = make_zip(tmp_path / "bomb.i2i", {"manifest.json": b"\0" * 5000})
     with pytest.raises(BundleError, match="limit 2 GiB"):
         load_bundle(archive)
