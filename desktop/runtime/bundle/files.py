@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 
-from .manifest import parse_manifest
+from .manifest import MAX_MANIFEST_BYTES, parse_manifest, read_manifest
 from .model import MANIFEST, ArraySpec, Bundle, BundleError, GraphSpec
 
 # Files operating systems drop into folders on their own; a bundle folder may hold them.
@@ -44,24 +43,38 @@ def _check_files(folder: Path, where: str, graphs: list[GraphSpec], arrays: list
 
 
 def _check_array(path: Path, spec: ArraySpec, where: str) -> None:
+    """Read only the ``.npy`` header: a plain dtype, the manifest's shape and dtype, and exactly the bytes they
+    need (a truncated or padded file, or a header declaring a huge shape, is refused before any allocation)."""
     try:
-        arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as exc:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f"format version {version} is not 1.0 or 2.0")
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(f)
+            data_offset = f.tell()
+    except (ValueError, OSError, EOFError, SyntaxError) as exc:
         raise BundleError(f"{where}: {spec.file} is not a plain .npy array ({exc})") from None
-    if tuple(arr.shape) != spec.shape or str(arr.dtype) != spec.dtype:
-        raise BundleError(f"{where}: {spec.file} holds {arr.dtype}{list(arr.shape)}, "
+    if dtype.hasobject:
+        raise BundleError(f"{where}: {spec.file} is not a plain .npy array (it holds Python objects)")
+    if tuple(shape) != spec.shape or str(dtype) != spec.dtype:
+        raise BundleError(f"{where}: {spec.file} holds {dtype}{list(shape)}, "
                           f"the manifest says {spec.dtype}{list(spec.shape)}")
+    expected = data_offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    actual = path.stat().st_size
+    if actual != expected:
+        raise BundleError(f"{where}: {spec.file} is {actual} bytes, its header needs {expected} "
+                          "(truncated or padded)")
 
 
 def _load_folder(folder: Path, source: Path) -> Bundle:
     where = str(source)
     manifest_path = folder / MANIFEST
-    if not manifest_path.is_file():
+    if manifest_path.is_symlink() or not manifest_path.is_file():
         raise BundleError(f"{where}: no {MANIFEST}")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{where}: {MANIFEST} is not valid JSON ({exc})") from None
+    with open(manifest_path, "rb") as f:
+        manifest = read_manifest(f.read(MAX_MANIFEST_BYTES + 1), where)
     fields = parse_manifest(manifest, where)
     _check_files(folder, where, fields["graphs"], fields["arrays"])
     return Bundle(path=folder, source=source, manifest=manifest, **fields)

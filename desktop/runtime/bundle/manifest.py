@@ -1,6 +1,7 @@
 """Manifest parsing: typed field access with one-line errors, the family's roles and files."""
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -9,9 +10,61 @@ import numpy as np
 from ..families import FAMILIES, FamilySpec
 from .model import (MANIFEST, PRECISIONS, SCHEMA_VERSION, ArraySpec, BundleError, Direction, Domain, GraphSpec,
                     ImageSpec, SizeSpec, StyleSpec, TensorSpec, _required_graph_keys, _role_keys)
+from .text import clean_text, clean_tree
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+# Bounds on what a manifest may declare (docs/bundle.md, "Limits", says why each is what it is).
+MAX_NAME = 64  # characters of a model name (it becomes a folder name)
+MAX_FILE_NAME = 128  # characters of a listed file name
+MAX_SIDE = 4096  # pixels: image.sizes max, fixed height and width
+MAX_TRAIN_SIZE = 1024  # pixels: image.train_size
+MAX_MULTIPLE = 256  # image.sizes.multiple
+MAX_STYLE_DIM = 1024  # style.dim
+MAX_DOMAINS = 256  # domains (TUNIT's clusters included)
+MAX_ENTRIES = 1024  # directions, graphs, arrays, tensors per graph
+MAX_RANK = 8  # axes of a declared tensor or array
+MAX_ARRAY_VALUES = 1 << 24  # values in one stored array (64 MiB of float32)
+TITLE_LIMIT = 120  # characters kept of the title
+DOMAIN_NAME_LIMIT = 64  # characters kept of a domain's name
+LICENSE_LIMIT = 20_000  # characters kept of the licence text
+MAX_MANIFEST_BYTES = 4 * 1024**2  # size of manifest.json
+MAX_DEPTH = 32  # nesting of objects and lists in manifest.json
+TEXT_LIMIT = 2000  # characters kept of any other string
+OPTIONAL_OBJECTS = ("provenance", "verification")  # free-form below their top keys, but objects
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ID_RE = re.compile(r"^[a-z0-9_]+$")
+# Names Windows cannot use for a folder (with any extension), whatever the case.
+_RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                             *(f"lpt{i}" for i in range(1, 10))})
+
+
+def check_model_name(name: str, where: str = "") -> str:
+    """``name`` if it can be a model's name and folder name everywhere, else :class:`BundleError`."""
+    prefix = f"{where}: " if where else ""
+    if not _NAME_RE.match(name) or name.endswith(".") or len(name) > MAX_NAME:
+        raise BundleError(f"{prefix}name {name!r} may only use letters, digits, '.', '_' and '-', start with a "
+                          f"letter or digit, not end with '.', and be at most {MAX_NAME} characters long")
+    if name.split(".")[0].lower() in _RESERVED_NAMES:
+        raise BundleError(f"{prefix}name {name!r} is reserved for a device on Windows")
+    return name
+
+
+def read_manifest(data: bytes, where: str) -> Any:
+    """Decode ``manifest.json``: bounded size and nesting, every string cleaned (:mod:`.text`), the licence
+    keeping its line breaks. Anything unreadable is a :class:`BundleError`."""
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise BundleError(f"{where}: {MANIFEST} is {len(data)} bytes (limit {MAX_MANIFEST_BYTES})")
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: also ints of 4300+ digits
+        raise BundleError(f"{where}: {MANIFEST} is not valid JSON ({exc})") from None
+    try:
+        manifest = clean_tree(raw, TEXT_LIMIT, MAX_DEPTH)
+    except ValueError as exc:
+        raise BundleError(f"{where}: {MANIFEST} {exc}") from None
+    if isinstance(raw, dict) and isinstance(raw.get("license"), str):
+        manifest["license"] = clean_text(raw["license"], LICENSE_LIMIT, multiline=True)
+    return manifest
 
 
 class _Reader:
@@ -35,11 +88,20 @@ class _Reader:
             raise self.fail(f"manifest field {ctx}.{key} has the wrong type")
         if not isinstance(value, kind):
             raise self.fail(f"manifest field {ctx}.{key} has the wrong type")
+        if isinstance(value, list) and len(value) > MAX_ENTRIES:
+            raise self.fail(f"manifest field {ctx}.{key} has {len(value)} items (limit {MAX_ENTRIES})")
+        return value
+
+    def bounded(self, obj: Any, key: str, ctx: str, low: int, high: int, default: Any = ...) -> int:
+        """An int field within ``[low, high]``."""
+        value = self.get(obj, key, int, ctx, default)
+        if not low <= value <= high:
+            raise self.fail(f"manifest field {ctx}.{key} is {value}, outside {low}..{high}")
         return value
 
     def file_name(self, value: str, ctx: str) -> str:
         if (not value or value in (".", "..") or "/" in value or "\\" in value or ":" in value
-                or value == MANIFEST or value.startswith(".")):
+                or value == MANIFEST or value.startswith(".") or len(value) > MAX_FILE_NAME):
             raise self.fail(f"{ctx}: file name {value!r} must be a plain name inside the bundle")
         return value
 
@@ -47,8 +109,8 @@ class _Reader:
 def _parse_tensor(r: _Reader, obj: Any, ctx: str) -> TensorSpec:
     name = r.get(obj, "name", str, ctx)
     shape = r.get(obj, "shape", list, ctx)
-    if not all(isinstance(s, (int, str)) and not isinstance(s, bool) for s in shape):
-        raise r.fail(f"{ctx}.shape items must be ints or names")
+    if len(shape) > MAX_RANK or not all(isinstance(s, (int, str)) and not isinstance(s, bool) for s in shape):
+        raise r.fail(f"{ctx}.shape must be at most {MAX_RANK} ints or names")
     dtype = r.get(obj, "dtype", str, ctx)
     try:
         np.dtype(dtype)
@@ -81,8 +143,10 @@ def _parse_graph(r: _Reader, obj: Any, i: int) -> GraphSpec:
 def _parse_array(r: _Reader, obj: Any, i: int) -> ArraySpec:
     ctx = f"arrays[{i}]"
     shape = r.get(obj, "shape", list, ctx)
-    if not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
-        raise r.fail(f"{ctx}.shape items must be ints")
+    if len(shape) > MAX_RANK or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
+        raise r.fail(f"{ctx}.shape must be at most {MAX_RANK} ints >= 0")
+    if np.prod(shape, dtype=object) > MAX_ARRAY_VALUES:
+        raise r.fail(f"{ctx}.shape {shape} holds more than {MAX_ARRAY_VALUES} values")
     return ArraySpec(
         role=r.get(obj, "role", str, ctx),
         file=r.file_name(r.get(obj, "file", str, ctx), ctx),
@@ -97,14 +161,14 @@ def _parse_image(r: _Reader, obj: Any) -> ImageSpec:
     sizes = r.get(obj, "sizes", dict, "image")
     kind = r.get(sizes, "kind", str, "image.sizes")
     if kind == "multiple":
-        size = SizeSpec(kind, multiple=r.get(sizes, "multiple", int, "image.sizes"),
-                        min=r.get(sizes, "min", int, "image.sizes", 1),
-                        max=r.get(sizes, "max", int, "image.sizes", 1 << 16))
-        if size.multiple < 1 or size.min < 1 or size.max < size.min:
-            raise r.fail("image.sizes: need multiple >= 1 and 1 <= min <= max")
+        size = SizeSpec(kind, multiple=r.bounded(sizes, "multiple", "image.sizes", 1, MAX_MULTIPLE),
+                        min=r.bounded(sizes, "min", "image.sizes", 1, MAX_SIDE, 1),
+                        max=r.bounded(sizes, "max", "image.sizes", 1, MAX_SIDE, MAX_SIDE))
+        if size.max < size.min or size.max < size.multiple:
+            raise r.fail("image.sizes: need min <= max and a multiple no larger than max")
     elif kind == "fixed":
-        size = SizeSpec(kind, height=r.get(sizes, "height", int, "image.sizes"),
-                        width=r.get(sizes, "width", int, "image.sizes"))
+        size = SizeSpec(kind, height=r.bounded(sizes, "height", "image.sizes", 1, MAX_SIDE),
+                        width=r.bounded(sizes, "width", "image.sizes", 1, MAX_SIDE))
     else:
         raise r.fail(f"image.sizes.kind {kind!r} is not 'multiple' or 'fixed'")
     norm = r.get(obj, "normalization", dict, "image")
@@ -119,9 +183,7 @@ def _parse_image(r: _Reader, obj: Any) -> ImageSpec:
     layout = r.get(obj, "layout", str, "image", "NCHW")
     if layout != "NCHW":
         raise r.fail(f"image.layout {layout!r} is not supported (NCHW)")
-    train = r.get(obj, "train_size", int, "image")
-    if train < 1:
-        raise r.fail("image.train_size must be positive")
+    train = r.bounded(obj, "train_size", "image", 1, MAX_TRAIN_SIZE)
     return ImageSpec(train_size=train, sizes=size, mean=tuple(map(float, mean)), std=tuple(map(float, std)),
                      channel_order=order)
 
@@ -134,16 +196,17 @@ def parse_manifest(manifest: Any, where: str) -> dict[str, Any]:
     version = manifest.get("schema_version")
     if version != SCHEMA_VERSION:
         raise r.fail(f"unknown schema version {version!r} (this app reads version {SCHEMA_VERSION})")
-    name = r.get(manifest, "name", str, "manifest")
-    if not _NAME_RE.match(name):
-        raise r.fail(f"name {name!r} may only use letters, digits, '.', '_' and '-'")
+    name = check_model_name(r.get(manifest, "name", str, "manifest"), where)
     family = r.get(manifest, "family", str, "manifest")
     if family not in FAMILIES:
         raise r.fail(f"unknown family {family!r} (known: {', '.join(sorted(FAMILIES))})")
     spec = FAMILIES[family]
 
-    domains = [Domain(r.get(d, "id", str, f"domains[{i}]"), r.get(d, "name", str, f"domains[{i}]"))
+    domains = [Domain(r.get(d, "id", str, f"domains[{i}]"),
+                      clean_text(r.get(d, "name", str, f"domains[{i}]"), DOMAIN_NAME_LIMIT))
                for i, d in enumerate(r.get(manifest, "domains", list, "manifest"))]
+    if len(domains) > MAX_DOMAINS:
+        raise r.fail(f"{len(domains)} domains (limit {MAX_DOMAINS})")
     ids = [d.id for d in domains]
     if not domains or len(set(ids)) != len(ids) or not all(_ID_RE.match(i) for i in ids):
         raise r.fail("domains need unique ids made of a-z, 0-9 and '_'")
@@ -163,18 +226,23 @@ def parse_manifest(manifest: Any, where: str) -> dict[str, Any]:
     if spec.has_style:
         if not isinstance(style_obj, dict):
             raise r.fail(f"family {family} needs a style object with dim and prior")
-        style = StyleSpec(dim=r.get(style_obj, "dim", int, "style"), prior=r.get(style_obj, "prior", str, "style"))
-        if style.dim < 1 or style.prior not in ("normal", "empirical"):
-            raise r.fail("style needs dim >= 1 and prior 'normal' or 'empirical'")
+        style = StyleSpec(dim=r.bounded(style_obj, "dim", "style", 1, MAX_STYLE_DIM),
+                          prior=r.get(style_obj, "prior", str, "style"))
+        if style.prior not in ("normal", "empirical"):
+            raise r.fail("style needs prior 'normal' or 'empirical'")
     elif style_obj is not None:
         raise r.fail(f"family {family} has no style; manifest field style must be null")
 
     graphs = [_parse_graph(r, g, i) for i, g in enumerate(r.get(manifest, "graphs", list, "manifest"))]
     arrays = [_parse_array(r, a, i) for i, a in enumerate(r.get(manifest, "arrays", list, "manifest", []))]
     _check_roles(r, spec, domains, directions, graphs, arrays)
-    return dict(name=name, title=manifest.get("title") or name, family=family,
-                untrained=bool(manifest.get("untrained", False)), domains=domains, directions=directions,
-                image=image, style=style, graphs=graphs, arrays=arrays)
+    for key in OPTIONAL_OBJECTS:
+        r.get(manifest, key, dict, "manifest", None)
+    r.get(manifest, "license", str, "manifest", "")
+    title = clean_text(r.get(manifest, "title", str, "manifest", ""), TITLE_LIMIT)
+    return dict(name=name, title=title or name, family=family,
+                untrained=r.get(manifest, "untrained", bool, "manifest", False), domains=domains,
+                directions=directions, image=image, style=style, graphs=graphs, arrays=arrays)
 
 
 def _check_roles(r: _Reader, spec: FamilySpec, domains: list[Domain], directions: list[Direction],

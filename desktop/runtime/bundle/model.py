@@ -8,15 +8,21 @@ from typing import Any
 import numpy as np
 
 from ..families import FAMILIES, FamilySpec, RoleSpec
+from .text import clean_text
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 ARCHIVE_SUFFIX = ".i2i"
 PRECISIONS = ("fp32", "fp16", "int8")
+MESSAGE_LIMIT = 1000  # characters of one error message
 
 
 class BundleError(Exception):
-    """A bundle cannot be used; the message says which bundle and why, in one line."""
+    """A bundle cannot be used; the message says which bundle and why, in one line (control characters and
+    escape sequences removed, length bounded: it may quote a tampered bundle)."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(clean_text(str(message), MESSAGE_LIMIT))
 
 
 @dataclass(frozen=True)
