@@ -13,7 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
-from ..paths import shipped_models_dir, user_models_dir
+from .. import paths
 from .library import bundle_entries, find_bundles
 from .loader import load_bundle
 from .manifest import check_model_name
@@ -47,7 +47,7 @@ def _names_in(folder: Path) -> dict[str, Path]:
 
 def suggest_free_name(name: str) -> str:
     """``name-2``, ``name-3``, ...: the first name that neither a shipped nor an installed model has."""
-    taken = set(_names_in(shipped_models_dir())) | set(_names_in(user_models_dir()))
+    taken = set(_names_in(paths.shipped_models_dir())) | set(_names_in(paths.user_models_dir()))
     n = 2
     while f"{name}-{n}" in taken:
         n += 1
@@ -68,7 +68,7 @@ def clean_leftovers(models: Path) -> None:
 
 
 def _check_name_free(name: str, overwrite: bool, models: Path) -> None:
-    if name in _names_in(shipped_models_dir()):
+    if name in _names_in(paths.shipped_models_dir()):
         raise BundleNameClash(name, shipped=True)
     holder = _names_in(models).get(name)
     if holder is not None and not (overwrite and holder == models / name):
@@ -91,7 +91,7 @@ def install_bundle(src: str | os.PathLike, *, overwrite: bool = False, rename_to
     """
     bundle = load_bundle(src, check_graphs=True)
     name = check_model_name(rename_to if rename_to is not None else bundle.name)
-    models = user_models_dir()
+    models = paths.user_models_dir()
     try:
         models.mkdir(parents=True, exist_ok=True)
         clean_leftovers(models)

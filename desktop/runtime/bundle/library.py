@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from ..paths import shipped_models_dir, user_models_dir
+from .. import paths
 from .loader import load_bundle
 from .model import ARCHIVE_SUFFIX, Bundle, BundleError
 
@@ -25,7 +25,7 @@ class BundleScan(NamedTuple):
 
 def model_dirs() -> list[Path]:
     """Folders searched for bundles: the shipped models first, then the user's."""
-    return [shipped_models_dir(), user_models_dir()]
+    return [paths.shipped_models_dir(), paths.user_models_dir()]
 
 
 def bundle_entries(folder: Path) -> list[Path]:
