@@ -84,7 +84,8 @@ def load_manifest(folder: Path) -> dict:
 
 def save_manifest(folder: Path, manifest: Any, rehash: bool = True) -> None:
     if rehash and isinstance(manifest, dict):
-        for entry in [*manifest.get("graphs", []), *manifest.get("arrays", [])]:
+        entries = [e for key in ("graphs", "arrays") if isinstance(manifest.get(key), list) for e in manifest[key]]
+        for entry in entries:
             if isinstance(entry, dict) and isinstance(entry.get("file"), str):
                 path = folder / entry["file"]
                 if "/" not in entry["file"] and path.is_file():
