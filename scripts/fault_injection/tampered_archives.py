@@ -87,9 +87,9 @@ def save_manifest(folder: Path, manifest: Any, rehash: bool = True) -> None:
         entries = [e for key in ("graphs", "arrays") if isinstance(manifest.get(key), list) for e in manifest[key]]
         for entry in entries:
             if isinstance(entry, dict) and isinstance(entry.get("file"), str):
-                path = folder / entry["file"]
-                if "/" not in entry["file"] and path.is_file():
-                    entry["sha256"] = sha256_file(path)
+                name = entry["file"]
+                if "/" not in name and len(name.encode("utf-8", "replace")) < 256 and (folder / name).is_file():
+                    entry["sha256"] = sha256_file(folder / name)
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
