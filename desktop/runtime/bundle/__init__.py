@@ -23,7 +23,8 @@ from .session_io import check_session_io, verify_graphs
 
 __all__ = [
     "ARCHIVE_SUFFIX", "IGNORED_FILES", "MANIFEST", "MAX_ARCHIVE_BYTES", "PRECISIONS", "SCHEMA_VERSION",
-    "USER_ALIAS", "ArraySpec", "Bundle", "BundleError", "BundleNameClash", "BundleScan", "Direction", "Domain", "GraphSpec", "ImageSpec",
-    "SizeSpec", "StyleSpec", "TensorSpec", "check_model_name", "check_session_io", "find_bundles", "install_bundle", "load_bundle",
-    "model_dirs", "parse_manifest", "resolve_bundle", "sha256_file", "suggest_free_name", "verify_graphs",
+    "USER_ALIAS", "ArraySpec", "Bundle", "BundleError", "BundleNameClash", "BundleScan", "Direction", "Domain",
+    "GraphSpec", "ImageSpec", "SizeSpec", "StyleSpec", "TensorSpec", "check_model_name", "check_session_io",
+    "find_bundles", "install_bundle", "load_bundle", "model_dirs", "parse_manifest", "resolve_bundle",
+    "sha256_file", "suggest_free_name", "verify_graphs",
 ]
