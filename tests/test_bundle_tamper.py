@@ -125,6 +125,16 @@ def test_archive_whose_graphs_are_refused_leaves_no_cache(munit, tmp_path):
     refused(archive, "outputs are", check_graphs=True)
 
 
+def test_archive_refused_by_its_translator_leaves_no_cache(munit, tmp_path):
+    from desktop.runtime.translators import open_translator
+
+    edit(munit, lambda m: next(g for g in m["graphs"] if g["role"] == "decoder")["outputs"][0].update(name="x"))
+    bundle = load_bundle(zip_folder(munit, tmp_path / "m.i2i"))
+    with pytest.raises(BundleError, match="outputs are"):
+        open_translator(bundle)
+    assert cache_entries() == []
+
+
 def test_cache_stays_bounded(tiny_bundles, tmp_path):
     folder = Path(shutil.copytree(tiny_bundles["ugatit"], tmp_path / "u"))
     stale = bundle_cache.bundles_cache() / f"{bundle_cache.TEMP_PREFIX}killed"
@@ -222,7 +232,7 @@ def test_zero_byte_array(munit):
 
 def test_truncated_and_padded_arrays(munit):
     good = (munit / "b_style_mean.npy").read_bytes()
-    for data in (good[:-3], good + b"\0" * 16, good[:20]):
+    for data in (good[:-3], good + b"\0" * 16, good[:20], b"\x93NUMPY\x01\x00\x10\x00{'descr': __import__}\n"):
         replace_array(munit, data)
         with pytest.raises(BundleError, match="b_style_mean.npy"):
             load_bundle(munit)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import tokenize
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,7 @@ def _check_array(path: Path, spec: ArraySpec, where: str) -> None:
                 np.lib.format.read_array_header_2_0
             shape, _, dtype = read_header(f)
             data_offset = f.tell()
-    except (ValueError, OSError, EOFError, SyntaxError) as exc:
+    except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as exc:  # numpy parses the header
         raise BundleError(f"{where}: {spec.file} is not a plain .npy array ({exc})") from None
     if dtype.hasobject:
         raise BundleError(f"{where}: {spec.file} is not a plain .npy array (it holds Python objects)")

@@ -6,6 +6,7 @@ from typing import Any
 import onnxruntime as ort
 
 from ..providers import first_line
+from . import cache
 from .model import Bundle, BundleError, GraphSpec
 
 
@@ -17,7 +18,16 @@ _ORT_DTYPES = {
 
 
 def check_session_io(bundle: Bundle, spec: GraphSpec, session: Any) -> None:
-    """Compare an onnxruntime session's inputs/outputs with the manifest (names, dtypes, rank, fixed dims)."""
+    """Compare an onnxruntime session's inputs/outputs with the manifest (names, dtypes, rank, fixed dims).
+    A mismatch refuses the bundle: its extraction, if it came from an archive, is deleted."""
+    try:
+        _compare_io(bundle, spec, session)
+    except BundleError:
+        cache.discard(bundle.path)
+        raise
+
+
+def _compare_io(bundle: Bundle, spec: GraphSpec, session: Any) -> None:
     where = f"{bundle.source}: graph {spec.file}"
     for kind, declared, actual in (("input", spec.inputs, session.get_inputs()),
                                    ("output", spec.outputs, session.get_outputs())):
