@@ -235,7 +235,7 @@ def test_archive_entries_refused(tmp_path, entries, symlink, message):
 
 
 def test_archive_bomb_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(bundle_mod, "MAX_ARCHIVE_BYTES", 1000)
+    monkeypatch.setattr(bundle_mod.archive, "MAX_ARCHIVE_BYTES", 1000)
     archive = make_zip(tmp_path / "bomb.i2i", {"manifest.json": b"\0" * 5000})
     with pytest.raises(BundleError, match="limit 2 GiB"):
         load_bundle(archive)
@@ -268,8 +268,8 @@ def test_find_bundles_reports_broken_ones(tiny_bundles, tmp_path):
     (shipped / "README.txt").write_text("not a bundle", encoding="utf-8")
     user_copy = copy_bundle(tiny_bundles["munit"], user / "mine")
     scan = find_bundles([shipped, user, tmp_path / "absent"])
-    assert [b.name for b in scan.bundles] == ["tiny-munit"]
-    assert scan.bundles[0].path == user_copy  # the user's folder wins over the shipped one
+    assert [b.name for b in scan.bundles] == ["tiny-munit", "tiny-munit@user"]  # the shipped one is never hidden
+    assert scan.bundles[0].path == shipped / "tiny-munit" and scan.bundles[1].path == user_copy
     assert list(scan.errors) == [shipped / "broken"]
     assert "must hold a JSON object" in scan.errors[shipped / "broken"]
 

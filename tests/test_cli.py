@@ -60,7 +60,8 @@ def test_models_lists_installed_and_broken(capsys, tiny_bundles):
     assert f"broken: {broken}: unknown schema version 9" in out
     code, _, err = run(capsys, "models", "--install", tiny_bundles["munit"])
     assert code == 1 and err.strip() == f"i2i: error: a model named 'tiny-munit' is already installed at " \
-                                         f"{user_models_dir() / 'tiny-munit'}"
+                                         f"{user_models_dir() / 'tiny-munit'}; install it under another name " \
+                                         "with --as tiny-munit-2, or replace yours with --overwrite"
 
 
 def test_models_check(capsys, tiny_archives, tmp_path):

@@ -145,7 +145,7 @@ def test_precision_picker_opens_the_int8_variant_and_remembers_it(qtbot, tmp_pat
 def test_window_without_any_usable_model_stays_usable(qtbot, tmp_path, tiny_bundles, monkeypatch):
     from desktop.ui.main_window import MainWindow
 
-    monkeypatch.setattr("desktop.runtime.bundle.shipped_models_dir", lambda: tmp_path / "no-shipped-models")
+    monkeypatch.setattr("desktop.runtime.paths.shipped_models_dir", lambda: tmp_path / "no-shipped-models")
     install_models(tiny_bundles, families=())  # only the broken bundle
     window = MainWindow(make_settings(tmp_path))
     qtbot.addWidget(window)

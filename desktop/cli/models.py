@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from desktop.runtime.bundle import Bundle, find_bundles, install_bundle, load_bundle, model_dirs
+from desktop.runtime.bundle import (USER_ALIAS, Bundle, BundleError, BundleNameClash, find_bundles, install_bundle,
+                                    load_bundle, model_dirs, suggest_free_name)
 from desktop.runtime.preprocess import model_size
 from desktop.runtime.selftest import case_names, read_self_test, run_outputs
 from desktop.runtime.translators import open_translator
@@ -16,7 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--check", metavar="PATH", help="validate a bundle folder or .i2i file: its graphs, a "
                        "translation in every direction and precision, and the self-test recorded at export")
     group.add_argument("--install", metavar="PATH", help="validate a bundle and copy it into your models folder")
-    parser.add_argument("--overwrite", action="store_true", help="with --install: replace a model of the same name")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="with --install: replace a model you installed under the same name (never a shipped one)")
+    parser.add_argument("--as", dest="install_as", metavar="NAME", help="with --install: install under this name")
 
 
 def describe(bundle: Bundle) -> list[str]:
@@ -62,15 +65,31 @@ def run(args: argparse.Namespace) -> int:
         print(f"ok: {args.check} is a valid bundle ({len(bundle.graphs)} graphs, {len(bundle.arrays)} arrays)")
         return 0
     if args.install:
-        bundle = install_bundle(args.install, overwrite=args.overwrite)
-        print(f"installed {bundle.name} into {bundle.path}")
-        return 0
+        return install(args)
+    if args.overwrite or args.install_as:
+        raise BundleError("--overwrite and --as go with --install PATH")
     scan = find_bundles()
     print(f"searched: {', '.join(str(d) for d in model_dirs())}")
     if not scan.bundles:
         print("no usable model bundles found")
+    shadowed = USER_ALIAS.format(name="")
     for bundle in scan.bundles:
         print("\n".join(describe(bundle)))
+        if bundle.name.endswith(shadowed):
+            print(f"    (a shipped model has the name {bundle.name[:-len(shadowed)]!r}: use this one as {bundle.name})")
     for path, message in scan.errors.items():
         print(f"broken: {message}")
+    return 0
+
+
+def install(args: argparse.Namespace) -> int:
+    """``--install PATH [--as NAME] [--overwrite]``; a taken name is one line with what to do instead."""
+    try:
+        bundle = install_bundle(args.install, overwrite=args.overwrite, rename_to=args.install_as)
+    except BundleNameClash as clash:
+        hint = f"install it under another name with --as {suggest_free_name(clash.name)}"
+        if not clash.shipped:
+            hint += ", or replace yours with --overwrite"
+        raise BundleError(f"{clash}; {hint}") from None
+    print(f"installed {bundle.name} into {bundle.path}")
     return 0
