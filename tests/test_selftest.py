@@ -137,3 +137,22 @@ def test_record_is_json_numbers_only(tiny_bundles):
     text = (tiny_bundles["munit"] / "manifest.json").read_text(encoding="utf-8")
     json.loads(text, parse_constant=lambda c: pytest.fail(f"manifest holds {c}"))
     assert read_manifest(tiny_bundles["munit"])["self_test"]["seed"] == 0
+
+
+def test_an_archive_refused_when_its_translator_opens_leaves_no_extraction(tiny_bundles, tmp_path):
+    """The self-test runs after the archive was extracted into the cache: a failure deletes that copy."""
+    import zipfile
+
+    from desktop.runtime.bundle.cache import bundles_cache
+
+    folder = copy_bundle(tiny_bundles["munit"], tmp_path / "m")
+    edit_graph(folder, "b_decoder.onnx", black_decoder)
+    archive = tmp_path / "black.i2i"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.iterdir()):
+            zf.write(path, path.name)
+    bundle = load_bundle(archive)
+    assert bundle.path.parent == bundles_cache() and bundle.path.is_dir()
+    with pytest.raises(BundleError, match="self-test failed for"):
+        open_translator(bundle)
+    assert not bundle.path.exists()

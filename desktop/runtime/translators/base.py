@@ -10,6 +10,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..bundle import PRECISIONS, Bundle, BundleError, Direction, GraphSpec, check_session_io
+from ..bundle.cache import discard as discard_extraction
 from ..graph_policy import MAX_MODEL_PIXELS, check_contents, check_graph_file
 from ..preprocess import Mode, Prepared, from_tensor, model_size, to_tensor
 from ..providers import ProviderInfo, create_session, first_line
@@ -101,12 +102,21 @@ class Translator:
         self.requested_precision = precision
         self._provider, self._threads = provider, threads
         self._graphs: dict[tuple[str, str | None, str | None], Graph] = {}
+        try:
+            self._open_checked()
+        except BundleError:
+            discard_extraction(bundle.path)  # a refused archive leaves nothing in the cache
+            raise
+
+    def _open_checked(self) -> None:
+        """Check the contents, open every graph, warm up and run the export-time self-test."""
+        bundle = self.bundle
         check_contents(bundle)
         self._open_graphs()
         used = {g.spec.precision for g in self._graphs.values()}
         self.precision = used.pop() if len(used) == 1 else "mixed"
-        self.precision_note = None if self.precision == precision else \
-            f"{precision} is not available for every graph; using {self.precision}"
+        self.precision_note = None if self.precision == self.requested_precision else \
+            f"{self.requested_precision} is not available for every graph; using {self.precision}"
         infos = [g.provider_info for g in self._graphs.values()]
         self.provider_info: ProviderInfo = next((i for i in infos if i.fell_back), infos[0])
         try:
