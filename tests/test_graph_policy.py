@@ -97,7 +97,7 @@ def test_weight_whose_bytes_do_not_match_its_shape_is_refused(munit, capsys):
 
 
 def test_sizes_that_would_run_huge_graphs_are_refused(munit, capsys):
-    edit_manifest(munit, lambda m: m["image"].update(train_size=2000, sizes={"kind": "multiple", "multiple": 4,
+    edit_manifest(munit, lambda m: m["image"].update(train_size=1024, sizes={"kind": "multiple", "multiple": 4,
                                                                             "min": 2000, "max": 2000}))
     assert_refused(munit, capsys, "2000x2000 images, above the 2.1 Mpx")
 

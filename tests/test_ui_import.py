@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -82,7 +82,8 @@ def _event(kind, paths: list[Path]):
     """A drag-enter or drop event carrying `paths` (keep the QMimeData alive as long as the event)."""
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    return kind(QPointF(10, 10), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+    pos = QPoint(10, 10) if kind is QDragEnterEvent else QPointF(10, 10)  # as Qt's own signatures
+    return kind(pos, Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
                 Qt.KeyboardModifier.NoModifier), data
 
 
