@@ -161,3 +161,27 @@ def test_a_finished_job_says_its_counts_and_opens_its_output_folder(qtbot, tmp_p
     notice.open_button.click()
     assert [u.toLocalFile() for u in opened] == [str(out)]
     tab.shutdown()
+
+
+def test_a_job_writing_into_a_folder_of_its_inputs_never_writes_onto_them(qtbot, tmp_path, tiny_bundles,
+                                                                         shared_data):
+    """The output folder is a sub-folder of the input and the naming keeps each stem and extension, so a
+    naive run writes sub/<x>.jpg over itself (issue 10 saw 6 of 6 inputs overwritten from the CLI, which
+    tests/test_batch*.py cover). Through the Batch tab, the job's own output folder is not scanned for
+    inputs and the top-level inputs land beside the others, byte for byte untouched."""
+    install_models(tiny_bundles, families=("ugatit",))
+    folder = _input_folder(tmp_path, shared_data, count=4)
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    tab = _tab(qtbot, tmp_path, tmp_path / "queue.sqlite3")
+    _fill_form(tab, folder, folder / "sub")
+    tab.form.pattern.setText("{stem}.{source_ext}")
+    tab.form.keep_structure.setChecked(False)
+    tab.form.output_format.setCurrentText("jpg")
+    qtbot.mouseClick(tab.form.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(tab.queue.jobs()) and tab.queue.jobs()[0].state == JobState.DONE, timeout=30000)
+    after = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert {p: after[p] for p in before} == before  # every input byte for byte
+    written = sorted(p.relative_to(folder).as_posix() for p in set(after) - set(before))
+    top_level = sorted(f"sub/{p.name}" for p in before if p.parent == folder and p.suffix == ".jpg"
+                       and p.name != "corrupt.jpg")
+    assert written == top_level
