@@ -46,7 +46,7 @@ def test_rerun_with_skip_existing_and_failures_csv(photos, tmp_path, tiny_bundle
     assert i2i_batch(*args) == 1  # the same job: nothing is redone, broken.jpg is still reported
     captured = capsys.readouterr()
     assert "already done" in captured.err
-    assert f"{len(GOOD)} translated, 0 skipped, 1 failed" in captured.out
+    assert f"{len(GOOD)} translated, 0 skipped, 1 failed by an earlier run" in captured.out
     assert len(BatchQueue().jobs()) == 1
     assert tree_hashes(photos) == before
 

@@ -157,13 +157,15 @@ def _run_job(queue: BatchQueue, spec: JobSpec, failures_csv: Path | None) -> int
     finally:
         if bar is not None:
             bar.close()
-    if reopened and queue.job(job_id).counts[ItemState.DONE] == done_before:
+    already_done = reopened and queue.job(job_id).counts[ItemState.DONE] == done_before
+    if already_done:
         print(f"already done: job {job_id} ran with these settings and nothing is missing", file=sys.stderr)
-    return report(queue, job_id, failures_csv)
+    return report(queue, job_id, failures_csv, earlier=already_done)
 
 
-def report(queue: BatchQueue, job_id: int, failures_csv: Path | None) -> int:
-    """Print the outcome; returns the exit status."""
+def report(queue: BatchQueue, job_id: int, failures_csv: Path | None, earlier: bool = False) -> int:
+    """Print the outcome (``earlier``: the counts are those of a previous run of the same job, nothing ran
+    now); returns the exit status."""
     job = queue.job(job_id)
     if job.state == JobState.RUNNING:
         print(f"job {job_id} is being run by another i2i process; its outputs go to {job.spec.output_dir}",
@@ -171,7 +173,8 @@ def report(queue: BatchQueue, job_id: int, failures_csv: Path | None) -> int:
         return 1
     counts = job.counts
     print(f"{job.state.value}: {counts[ItemState.DONE]} translated, {counts[ItemState.SKIPPED]} skipped, "
-          f"{counts[ItemState.FAILED]} failed" + (f" ({job.message})" if job.message else ""))
+          f"{counts[ItemState.FAILED]} failed" + (" by an earlier run" if earlier else "")
+          + (f" ({job.message})" if job.message else ""))
     failures = queue.failures(job_id)
     for item in failures[:10]:
         print(f"  failed: {printable(item.rel_path)}: {item.reason}", file=sys.stderr)
