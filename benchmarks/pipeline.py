@@ -29,7 +29,6 @@ sys.path.insert(0, str(REPO))
 
 from desktop.runtime.batch import BatchEngine, BatchQueue, JobSpec, StyleSpec  # noqa: E402
 from desktop.runtime.bundle import find_bundles, resolve_bundle  # noqa: E402
-from desktop.runtime.frames import EndOfStream  # noqa: E402
 from desktop.runtime.images import read_image  # noqa: E402
 from desktop.runtime.live import LivePipeline  # noqa: E402
 from desktop.runtime.style import ExplicitStyle, RandomStyle  # noqa: E402

@@ -21,7 +21,6 @@ from desktop.cli import main
 from desktop.runtime.batch import BatchEngine, BatchQueue, ItemState, JobSpec, JobState
 from desktop.runtime.batch import engine as engine_module
 from desktop.runtime.images import read_image
-from i2i_common.atomic import TEMP_NAME
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,6 @@
 bundle and translates exactly as torch does (random style, reference style, a 50/50 mix)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

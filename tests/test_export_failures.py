@@ -3,7 +3,6 @@ for the bundle: missing checkpoint, another family's checkpoint, weights that do
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from export import runners
