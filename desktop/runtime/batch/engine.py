@@ -359,9 +359,7 @@ def _write_output(path: Path, image: np.ndarray, guard: InputGuard) -> None:
     if victim is not None:
         raise _WriteFailure(f"refused to write {path}: it is the input {victim}")
     try:
-        data = encode_image(image, path.suffix)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(path, data)
+        write_bytes(path, encode_image(image, path.suffix))  # creates the folder too
     except ImageWriteError as exc:
         raise _WriteFailure(f"{WRITE_FAILURE_PREFIX}: {exc}") from None
     except OSError as exc:
