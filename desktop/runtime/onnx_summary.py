@@ -77,7 +77,7 @@ class TensorInfo:
 
 @dataclass(frozen=True)
 class OnnxSummary:
-    """Everything :mod:`graph_policy` judges a graph by."""
+    """Everything :mod:`.bundle.graph_policy` judges a graph by."""
 
     ops: frozenset[tuple[str, str]]  # (domain, op_type); domain "" is the default ONNX domain
     subgraphs: tuple[str, ...]  # "<op_type>.<attribute>" for every attribute holding a graph

@@ -7,12 +7,14 @@ graph's maximum. Outputs are always mapped back to the input's size, with its al
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
 
-from .bundle import ImageSpec
+if TYPE_CHECKING:  # only for annotations: the bundle package imports this module
+    from .bundle.model import ImageSpec
+
 
 Mode = Literal["fit", "native"]
 MODES = ("fit", "native")

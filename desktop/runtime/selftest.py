@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from .bundle import PRECISIONS, Bundle, BundleError
-from .graph_policy import MAX_MODEL_PIXELS
+from .bundle.graph_policy import MAX_MODEL_PIXELS
 from .style import ReferenceStyle, TypicalStyle
 
 FIELD = "self_test"

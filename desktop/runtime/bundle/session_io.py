@@ -7,6 +7,7 @@ import onnxruntime as ort
 
 from ..providers import first_line
 from . import cache
+from .graph_policy import check_graph_files
 from .model import Bundle, BundleError, GraphSpec
 
 
@@ -50,7 +51,6 @@ def _compare_io(bundle: Bundle, spec: GraphSpec, session: Any) -> None:
 
 def verify_graphs(bundle: Bundle) -> None:
     """Open every graph on the CPU and check it against the manifest (raises :class:`BundleError`)."""
-    from ..graph_policy import check_graph_files  # noqa: PLC0415  (graph_policy imports this package)
     check_graph_files(bundle)  # operators, subgraphs, weight sizes, finite arrays, work bounds
     for spec in bundle.graphs:
         try:

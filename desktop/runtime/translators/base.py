@@ -11,7 +11,7 @@ import onnxruntime as ort
 
 from ..bundle import PRECISIONS, Bundle, BundleError, Direction, GraphSpec, check_session_io
 from ..bundle.cache import discard as discard_extraction
-from ..graph_policy import MAX_MODEL_PIXELS, check_contents, check_graph_file
+from ..bundle.graph_policy import MAX_MODEL_PIXELS, check_contents, check_graph_file
 from ..preprocess import Mode, Prepared, from_tensor, model_size, to_tensor
 from ..providers import ProviderInfo, create_session, first_line
 from ..selftest import check_self_test

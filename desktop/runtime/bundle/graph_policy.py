@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
-from .bundle import Bundle, BundleError, GraphSpec
-from .onnx_summary import ITEM_SIZES, OnnxReadError, TensorInfo, summarize
-from .preprocess import model_size
+from ..onnx_summary import ITEM_SIZES, OnnxReadError, TensorInfo, summarize
+from ..preprocess import model_size
+from .model import Bundle, BundleError, GraphSpec
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 MAX_TENSOR_ELEMENTS = 1 << 28  # one weight: 1 GiB as float32, far above any generator layer here
