@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from desktop.runtime.batch import BatchEngine, BatchQueue, JobSpec, StyleSpec  # noqa: E402
 from desktop.runtime.bundle import find_bundles, resolve_bundle  # noqa: E402
-from desktop.runtime.images import read_image  # noqa: E402
+from i2i_common.images import read_image  # noqa: E402
 from desktop.runtime.live import LivePipeline  # noqa: E402
 from desktop.runtime.style import ExplicitStyle, RandomStyle  # noqa: E402
 from desktop.runtime.translators import open_translator  # noqa: E402
@@ -63,8 +63,7 @@ def pick_bundle(name: str | None, work: Path):
     shipped = find_bundles([REPO / "resources" / "models"]).bundles
     if shipped:
         return shipped[0]
-    sys.path.insert(0, str(REPO / "tests"))
-    from bundle_factory import build_bundle  # torch is fine here: benchmarks are not the app
+    from devkit.bundle_factory import build_bundle  # torch is fine here: benchmarks are not the app
 
     return build_bundle("munit", work / "tiny-munit")
 

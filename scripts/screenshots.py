@@ -44,8 +44,7 @@ def ensure_model(home: Path) -> None:
 
     if find_bundles().bundles:
         return
-    sys.path.insert(0, str(REPO / "tests"))
-    from bundle_factory import build_bundle  # torch: only this developer script, never the app
+    from devkit.bundle_factory import build_bundle  # torch: only this developer script, never the app
 
     build_bundle("munit", user_models_dir() / "tiny-munit")
 
@@ -54,7 +53,7 @@ def make_video(frames_from: Path, path: Path, count: int = 45) -> Path:
     """A short clip panning across a real photo (stands in for a webcam)."""
     import cv2
 
-    from desktop.runtime.images import read_image
+    from i2i_common.images import read_image
 
     image = read_image(frames_from)[..., :3]
     h, w = image.shape[:2]

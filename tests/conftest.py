@@ -20,7 +20,7 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-# ---- model bundles (tests/bundle_factory.py builds tiny real ONNX bundles for every family)
+# ---- model bundles (devkit/bundle_factory.py builds tiny real ONNX bundles for every family)
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +35,7 @@ def isolated_user_home(tmp_path_factory, monkeypatch) -> Path:
 def tiny_bundles(tmp_path_factory) -> dict[str, Path]:
     """family -> folder of a tiny, untrained but real bundle (munit also has int8 and fp16 variants). Read-only:
     copy it (shutil.copytree) before changing anything."""
-    from bundle_factory import FAMILIES, build_bundle
+    from devkit.bundle_factory import FAMILIES, build_bundle
 
     root = tmp_path_factory.mktemp("tiny_bundles")
     return {family: build_bundle(family, root / f"tiny-{family}", int8=family == "munit",

@@ -19,7 +19,7 @@ def test_app_modules_and_a_translation_run_without_torch(tiny_bundles, shared_da
         "import sys, importlib",
         "sys.modules['torch'] = None  # any 'import torch' now raises ImportError",
         *[f"importlib.import_module({name!r})" for name in APP_MODULES],
-        "from desktop.runtime.images import read_image",
+        "from i2i_common.images import read_image",
         "from desktop.runtime.style import RandomStyle",
         "from desktop.runtime.translators import open_translator",
         f"tr = open_translator({str(tiny_bundles['munit'])!r})",

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping
 import torch
 from tqdm import tqdm
 
-from desktop.runtime.images import write_image
+from i2i_common.images import write_image
 
 from . import checkpoint as ckpt_io
 from i2i_common.atomic import atomic_open

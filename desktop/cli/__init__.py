@@ -37,7 +37,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that describe bad input (one line for the user) rather than a bug."""
     from desktop.runtime.bundle import BundleError
     from desktop.runtime.frames import FrameSourceError
-    from desktop.runtime.images import ImageReadError, ImageWriteError
+    from i2i_common.images import ImageReadError, ImageWriteError
     from desktop.runtime.translators import TranslationError
 
     return CliError, BundleError, FrameSourceError, ImageReadError, ImageWriteError, TranslationError, ValueError

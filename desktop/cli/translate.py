@@ -15,7 +15,7 @@ from pathlib import Path
 
 from desktop.cli import CliError
 from desktop.runtime.bundle import PRECISIONS, Bundle, resolve_bundle
-from desktop.runtime.images import IMAGE_EXTENSIONS, ImageReadError, ImageWriteError, read_image, write_image
+from i2i_common.images import IMAGE_EXTENSIONS, ImageReadError, ImageWriteError, read_image, write_image
 from desktop.runtime.paths import default_model_name
 from desktop.runtime.preprocess import MODES
 from desktop.runtime.providers import AUTO, PROVIDERS

@@ -15,7 +15,7 @@ import numpy as np
 
 from i2i_common.atomic import AtomicTarget
 
-from .images import write_image
+from i2i_common.images import write_image
 
 FOURCC = "mp4v"  # MPEG-4 part 2: encoded by the FFmpeg inside every opencv-python wheel
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
                                QListWidgetItem, QMessageBox, QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
-from desktop.runtime.images import IMAGE_EXTENSIONS, read_image, write_image
+from i2i_common.images import IMAGE_EXTENSIONS, read_image, write_image
 from desktop.runtime.samples import sample_images, samples_of
 
 from .image_view import CompareView, ImageView, heatmap_overlay, link_split_slider

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QGroupBox, Q
                                QMessageBox, QPushButton, QSlider, QVBoxLayout, QWidget)
 
 from desktop.runtime.frames import CameraSource, VideoFileSource, camera_label, probe_cameras
-from desktop.runtime.images import ImageWriteError
+from i2i_common.images import ImageWriteError
 from desktop.runtime.live import STOP_WAIT_S, LiveFrame, LivePipeline
 from desktop.runtime.recorder import RecorderError, VideoRecorder, save_snapshot, timestamped_path
 

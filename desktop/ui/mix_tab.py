@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
-from desktop.runtime.images import read_image
+from i2i_common.images import read_image
 from desktop.runtime.mixcanvas import MixCanvas
 from desktop.runtime.samples import sample_images, samples_of
 

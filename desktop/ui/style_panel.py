@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton,
                                QRadioButton, QSpinBox, QWidget)
 
-from desktop.runtime.images import read_image
+from i2i_common.images import read_image
 from desktop.runtime.style import RandomStyle, ReferenceStyle, TypicalStyle
 
 from .session import ModelSession

@@ -47,8 +47,7 @@ def hashes(folder: Path) -> dict[str, str]:
 
 
 def tiny_model(work: Path) -> str:
-    sys.path.insert(0, str(REPO / "tests"))
-    from bundle_factory import build_bundle  # torch is fine here: this harness is not the app
+    from devkit.bundle_factory import build_bundle  # torch is fine here: this harness is not the app
 
     return str(build_bundle("munit", work / "tiny-munit").path)
 

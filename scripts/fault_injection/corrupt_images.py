@@ -44,7 +44,7 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from desktop.runtime.images import ImageReadError, read_image  # noqa: E402
+from i2i_common.images import ImageReadError, read_image  # noqa: E402
 
 MODEL = REPO / "resources" / "models" / "cat2dog-munit.i2i"
 EQUAL_PSNR_DB = 40.0

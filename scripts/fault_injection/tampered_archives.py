@@ -2,7 +2,7 @@
 ``i2i models --check`` and ``i2i translate``, each in its own subprocess with a timeout and an address-space
 limit, and each with its own empty data folder (so what it leaves in the cache is seen).
 
-The mutants start from one tiny real MUNIT bundle (``tests/bundle_factory.py``; needs torch, like the tests)
+The mutants start from one tiny real MUNIT bundle (``devkit/bundle_factory.py``; needs torch, like the tests)
 and are re-hashed after each change, so only the file-level defences can catch them: zip tricks (compression
 methods, long, duplicate, unlisted, escaping, nested and linked entries, truncation), wrong types and values in
 every manifest field, ANSI/bidi text in every string field, name tricks, huge sizes, deep nesting, huge ints,
@@ -40,9 +40,9 @@ from typing import Any, Callable
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path.insert(0, str(REPO))
 
-from bundle_factory import build_bundle  # noqa: E402
+from devkit.bundle_factory import build_bundle  # noqa: E402
 
 from desktop.runtime.bundle import sha256_file  # noqa: E402
 
@@ -373,7 +373,7 @@ def main() -> int:
         os.environ["I2I_STUDIO_HOME"] = str(scratch / "build-home")
         base = build_bundle("munit", scratch / "base" / "tiny-munit").path
         image = scratch / "input.png"
-        from desktop.runtime.images import write_image
+        from i2i_common.images import write_image
         write_image(image, np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8))
         mutants = build_mutants(base)
         step = max(1, len(mutants) / max(args.count, 1))

@@ -1,7 +1,7 @@
 """Fault injection at the graph level: hundreds of tampered bundles through ``i2i models --check`` and
 ``i2i translate``, each in its own subprocess with a timeout and an address-space limit.
 
-The mutants start from the tiny real bundles of every family (``tests/bundle_factory.py``; needs torch
+The mutants start from the tiny real bundles of every family (``devkit/bundle_factory.py``; needs torch
 and onnx, like the tests) and are re-hashed after each change, so only the graph-level defences can catch
 them: bit flips and rescaled weights, NaN/inf in arrays and normalisation, a NaN or black decoder, an
 inserted Loop/If/custom op, a wrong style dim, empty or huge sizes, huge or lying weight dims, a Resize
@@ -39,12 +39,12 @@ import numpy as np
 import onnx
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path.insert(0, str(REPO))
 
-import bundle_mutants as bm  # noqa: E402  (tests/ helper, needs onnx)
-from bundle_factory import FAMILIES, build_bundle  # noqa: E402
+import devkit.bundle_mutants as bm  # noqa: E402  (needs onnx)
+from devkit.bundle_factory import FAMILIES, build_bundle  # noqa: E402
 
-from desktop.runtime.images import read_image, write_image  # noqa: E402
+from i2i_common.images import read_image, write_image  # noqa: E402
 from desktop.runtime.selftest import output_stats, self_test_images  # noqa: E402
 
 GARBAGE_LEVELS = 16.0  # a digest this far (0-255 levels) from the untampered output is a different picture

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from desktop.runtime.images import ImageReadError
+from i2i_common.images import ImageReadError
 
-from .layouts import DatasetError, Domain
+from i2i_common.datasets import DatasetError, ImageDomain
 from .transforms import eval_transform, load_rgb, train_transform
 
 
@@ -36,7 +36,7 @@ class UnpairedDataset(Dataset):
     An unreadable file is replaced by the next file of the same epoch's order and named in ``skipped``.
     """
 
-    def __init__(self, domains: Sequence[Domain], load_size: int, size: int, flip: bool, seed: int):
+    def __init__(self, domains: Sequence[ImageDomain], load_size: int, size: int, flip: bool, seed: int):
         self.files = [d.train for d in domains]
         for domain, files in zip(domains, self.files):
             if not files:
@@ -114,7 +114,7 @@ def _ignore_interrupts(worker_id: int) -> None:
         signal.signal(sig, signal.SIG_IGN)
 
 
-def train_loader(domains: Sequence[Domain], data_cfg: dict[str, Any], batch_size: int, seed: int, start: int,
+def train_loader(domains: Sequence[ImageDomain], data_cfg: dict[str, Any], batch_size: int, seed: int, start: int,
                  rank: int = 0, world_size: int = 1, pin_memory: bool = False) -> DataLoader:
     """An endless loader of unpaired batches that starts at sample ``start`` of this rank."""
     dataset = UnpairedDataset(domains, data_cfg["load_size"], data_cfg["size"], data_cfg["flip"], seed)

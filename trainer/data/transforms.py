@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import torch
 
-from desktop.runtime.images import read_image
+from i2i_common.images import read_image
 
 
 def load_rgb(path: str | Path) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 from i2i_common.atomic import remove_stale_temps, write_bytes
 
 from ..bundle import BundleError, resolve_bundle
-from ..images import ImageReadError, ImageWriteError, encode_image, read_image
+from i2i_common.images import ImageReadError, ImageWriteError, encode_image, read_image
 from ..providers import first_line
 from ..translators import TranslationError, open_translator
 from .jobs import ItemState, JobSpec, JobState

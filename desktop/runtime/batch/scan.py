@@ -8,7 +8,7 @@ from typing import Collection, Iterable
 
 from i2i_common.filenames import fit_name
 
-from ..images import IMAGE_EXTENSIONS
+from i2i_common.images import IMAGE_EXTENSIONS
 from .guard import InputGuard, OutputOverInputError
 from .jobs import ItemState, JobSpec
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..images import read_image
+from i2i_common.images import read_image
 from ..style import ExplicitStyle, MixStyle, RandomStyle, ReferenceStyle, TypicalStyle
 from .jobs import JobSpec
 
