@@ -5,12 +5,17 @@ exported with ``torch.onnx.export`` (dynamic batch, height and width) and writte
 ``export.bundle_writer.write_bundle``, so the bundle is validated exactly as the app validates it and
 carries a self-test for each of its precisions (``export.self_test``), as exported bundles do.
 
-Other tests use it through the fixtures in ``tests/conftest.py`` (``tiny_bundles``, ``tiny_archives``) or
-call :func:`build_bundle` / :func:`make_manifest` directly to make variants (broken ones included).
+The tests do not run it: ``python -m devkit.bundle_factory tests/fixtures/bundles`` writes the bundles that
+``tests/conftest.py`` hands out (``tiny_bundles``, ``tiny_archives``), and ``tests/export`` rebuilds them to check
+that the committed ones are still what this module makes. Scripts, benchmarks and export tests call
+:func:`build_bundle` / :func:`make_manifest` directly to make variants (broken ones included).
 """
 from __future__ import annotations
 
+import argparse
 import logging
+import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,9 +26,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from desktop.runtime.bundle import Bundle
+from devkit import TINY_BUNDLE_FAMILIES
 from export.bundle_writer import write_bundle
 
-FAMILIES = ("munit", "ugatit", "tunit")
 STYLE_DIM = 4
 CONTENT_CH = 6
 CLUSTERS = 3
@@ -262,3 +267,33 @@ def build_bundle(family: str, out: Path, *, archive: bool = False, int8: bool = 
     work = out.parent / f".src-{out.name}"
     manifest, files = build_sources(family, work, int8=int8, fp16=fp16)
     return write_bundle(out, manifest, files, archive=archive)
+
+
+def write_fixtures(out: Path) -> list[Path]:
+    """Write ``tiny-FAMILY`` folders (munit with its int8 and fp16 variants) and the same bundles as
+    ``tiny-FAMILY.i2i`` archives into ``out``, replacing those already there; returns the paths written."""
+    written = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for family in TINY_BUNDLE_FAMILIES:
+            variants = family == "munit"
+            manifest, files = build_sources(family, Path(scratch) / family, int8=variants, fp16=variants)
+            for name, archive in ((f"tiny-{family}", False), (f"tiny-{family}.i2i", True)):
+                written.append(write_bundle(out / name, manifest, files, archive=archive, overwrite=True).source)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m devkit.bundle_factory OUT``: write the test fixtures (see :func:`write_fixtures`)."""
+    parser = argparse.ArgumentParser(prog="python -m devkit.bundle_factory",
+                                     description="Write the tiny test bundles of every family into OUT.")
+    parser.add_argument("out", type=Path, help="folder to write into (created if missing)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as home:  # the writer's check extracts archives into a cache
+        os.environ["I2I_STUDIO_HOME"] = home
+        for path in write_fixtures(args.out):
+            print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
