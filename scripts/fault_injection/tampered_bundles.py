@@ -30,10 +30,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import onnx
@@ -42,11 +43,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 import devkit.bundle_mutants as bm  # noqa: E402  (needs onnx)
+from desktop.runtime.selftest import output_stats, self_test_images  # noqa: E402
 from devkit import TINY_BUNDLE_FAMILIES  # noqa: E402
 from devkit.bundle_factory import build_bundle  # noqa: E402
-
 from i2i_common.images import read_image, write_image  # noqa: E402
-from desktop.runtime.selftest import output_stats, self_test_images  # noqa: E402
 
 GARBAGE_LEVELS = 16.0  # a digest this far (0-255 levels) from the untampered output is a different picture
 FLAT_STD = 1.0  # an output whose channels all vary less than this is flat

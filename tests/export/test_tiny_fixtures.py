@@ -15,10 +15,11 @@ from typing import Any
 import onnx
 import pytest
 
-from conftest import FIXTURE_BUNDLES
 from desktop.runtime.bundle import MANIFEST
 from devkit import TINY_BUNDLE_FAMILIES
 from devkit.bundle_factory import main as factory_main
+
+from conftest import FIXTURE_BUNDLES
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,21 @@ import re
 
 import numpy as np
 import pytest
-from devkit.bundle_mutants import (black_decoder, copy_bundle, edit_graph, edit_manifest, flip_bit, last_conv,
-                            read_manifest, set_values)
 
 from desktop.cli import main
 from desktop.runtime.bundle import BundleError, load_bundle
 from desktop.runtime.selftest import case_names, self_test_images
 from desktop.runtime.translators import open_translator
+from devkit.bundle_mutants import (
+    black_decoder,
+    copy_bundle,
+    edit_graph,
+    edit_manifest,
+    flip_bit,
+    last_conv,
+    read_manifest,
+    set_values,
+)
 
 
 def cli(capsys, *argv) -> tuple[int, str, str]:
