@@ -2,5 +2,3 @@
 
 For tests, scripts and benchmarks only; the app never imports it.
 """
-
-TINY_BUNDLE_FAMILIES = ("munit", "ugatit", "tunit")  # the families devkit.bundle_factory builds tiny bundles of

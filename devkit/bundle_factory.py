@@ -17,6 +17,8 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from desktop.runtime.bundle import Bundle
-from devkit import TINY_BUNDLE_FAMILIES
 from export.bundle_writer import write_bundle
 
 STYLE_DIM = 4
@@ -178,25 +179,42 @@ def _tunit(work: Path) -> tuple[list, dict, dict]:
         {("cluster_styles", None): styles}
 
 
-_BUILDERS = {"munit": _munit, "ugatit": _ugatit, "tunit": _tunit}
+@dataclass(frozen=True)
+class TinyFamily:
+    """How the tiny bundle of one family is made: its graphs and arrays, seed, domains, directions and style."""
+
+    seed: int
+    build: Callable[[Path], tuple[list, dict, dict]]  # work folder -> (graph entries, files, arrays)
+    domains: list[dict[str, str]]
+    directions: list[dict[str, str]]
+    style: dict[str, Any] | None
+    precision_variants: bool = False  # the committed fixture also has int8 and fp16 variants
+
+
+_CAT_DOG = [{"id": "a", "name": "cat"}, {"id": "b", "name": "dog"}]
+_BOTH_WAYS = [{"id": "a2b", "source": "a", "target": "b"}, {"id": "b2a", "source": "b", "target": "a"}]
+_TINY_FAMILIES = {
+    "munit": TinyFamily(1, _munit, _CAT_DOG, _BOTH_WAYS, {"dim": STYLE_DIM, "prior": "normal"},
+                        precision_variants=True),
+    "ugatit": TinyFamily(2, _ugatit, _CAT_DOG, _BOTH_WAYS, None),
+    "tunit": TinyFamily(3, _tunit, [{"id": f"c{k}", "name": f"cluster {k}"} for k in range(CLUSTERS)],
+                        [{"id": f"to_c{k}", "source": "*", "target": f"c{k}"} for k in range(CLUSTERS)],
+                        {"dim": STYLE_DIM, "prior": "empirical"}),
+}
+TINY_BUNDLE_FAMILIES = tuple(_TINY_FAMILIES)
 
 
 def make_manifest(family: str, graphs: list, arrays: list, name: str | None = None) -> dict[str, Any]:
     """A schema-1 manifest for the tiny models (sha256 fields are filled in by the writer)."""
-    if family == "tunit":
-        domains = [{"id": f"c{k}", "name": f"cluster {k}"} for k in range(CLUSTERS)]
-        directions = [{"id": f"to_c{k}", "source": "*", "target": f"c{k}"} for k in range(CLUSTERS)]
-    else:
-        domains = [{"id": "a", "name": "cat"}, {"id": "b", "name": "dog"}]
-        directions = [{"id": "a2b", "source": "a", "target": "b"}, {"id": "b2a", "source": "b", "target": "a"}]
+    spec = _TINY_FAMILIES[family]
     return {
         "schema_version": 1,
         "name": name or f"tiny-{family}",
         "title": f"Tiny {family} (untrained, for tests)",
         "family": family,
         "untrained": True,
-        "domains": domains,
-        "directions": directions,
+        "domains": spec.domains,
+        "directions": spec.directions,
         "image": {
             "train_size": TRAIN_SIZE,
             "sizes": {"kind": "multiple", "multiple": MULTIPLE, "min": 8, "max": 512},
@@ -204,8 +222,7 @@ def make_manifest(family: str, graphs: list, arrays: list, name: str | None = No
             "channel_order": "RGB",
             "layout": "NCHW",
         },
-        "style": None if family == "ugatit" else {"dim": STYLE_DIM,
-                                                  "prior": "empirical" if family == "tunit" else "normal"},
+        "style": spec.style,
         "graphs": graphs,
         "arrays": arrays,
         "provenance": {"dataset": "none", "iterations": 0, "created": "2026-11-24T00:00:00Z"},
@@ -246,9 +263,9 @@ def build_sources(family: str, work: Path, *, int8: bool = False,
 
     ``int8`` / ``fp16`` add those precision variants of every graph (float32 inputs and outputs kept).
     """
-    torch.manual_seed({"munit": 1, "ugatit": 2, "tunit": 3}[family])
+    torch.manual_seed(_TINY_FAMILIES[family].seed)
     work.mkdir(parents=True, exist_ok=True)
-    graphs, files, arrays = _BUILDERS[family](work)
+    graphs, files, arrays = _TINY_FAMILIES[family].build(work)
     array_entries = []
     for (role, domain), value in arrays.items():
         file = f"{domain}_{role}.npy" if domain else f"{role}.npy"
@@ -270,13 +287,13 @@ def build_bundle(family: str, out: Path, *, archive: bool = False, int8: bool = 
 
 
 def write_fixtures(out: Path) -> list[Path]:
-    """Write ``tiny-FAMILY`` folders (munit with its int8 and fp16 variants) and the same bundles as
+    """Write ``tiny-FAMILY`` folders (with int8 and fp16 variants where the family asks) and the same bundles as
     ``tiny-FAMILY.i2i`` archives into ``out``, replacing those already there; returns the paths written."""
     written = []
     with tempfile.TemporaryDirectory() as scratch:
-        for family in TINY_BUNDLE_FAMILIES:
-            variants = family == "munit"
-            manifest, files = build_sources(family, Path(scratch) / family, int8=variants, fp16=variants)
+        for family, spec in _TINY_FAMILIES.items():
+            manifest, files = build_sources(family, Path(scratch) / family, int8=spec.precision_variants,
+                                            fp16=spec.precision_variants)
             for name, archive in ((f"tiny-{family}", False), (f"tiny-{family}.i2i", True)):
                 written.append(write_bundle(out / name, manifest, files, archive=archive, overwrite=True).source)
     return written

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from devkit import TINY_BUNDLE_FAMILIES
-
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,6 +34,7 @@ def umask(request) -> Iterator[int]:
 # `python -m devkit.bundle_factory tests/fixtures/bundles`; tests/export checks they are still what it makes)
 
 FIXTURE_BUNDLES = REPO / "tests" / "fixtures" / "bundles"
+TINY_FAMILIES = tuple(sorted(p.name.removeprefix("tiny-") for p in FIXTURE_BUNDLES.glob("tiny-*") if p.is_dir()))
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +51,7 @@ def tiny_bundles(tmp_path_factory) -> dict[str, Path]:
     copy of the committed fixture. Read-only: copy it (shutil.copytree) before changing anything."""
     root = tmp_path_factory.mktemp("tiny_bundles")
     return {family: Path(shutil.copytree(FIXTURE_BUNDLES / f"tiny-{family}", root / f"tiny-{family}"))
-            for family in TINY_BUNDLE_FAMILIES}
+            for family in TINY_FAMILIES}
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +59,7 @@ def tiny_archives(tmp_path_factory) -> dict[str, Path]:
     """family -> the same tiny bundles as single ``.i2i`` archives (session-wide copies of the committed ones)."""
     root = tmp_path_factory.mktemp("tiny_archives")
     return {family: Path(shutil.copy(FIXTURE_BUNDLES / f"tiny-{family}.i2i", root / f"tiny-{family}.i2i"))
-            for family in TINY_BUNDLE_FAMILIES}
+            for family in TINY_FAMILIES}
 
 
 # ---- training data (trainer tests)

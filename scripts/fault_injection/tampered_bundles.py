@@ -44,8 +44,7 @@ sys.path.insert(0, str(REPO))
 
 import devkit.bundle_mutants as bm  # noqa: E402  (needs onnx)
 from desktop.runtime.selftest import output_stats, self_test_images  # noqa: E402
-from devkit import TINY_BUNDLE_FAMILIES  # noqa: E402
-from devkit.bundle_factory import build_bundle  # noqa: E402
+from devkit.bundle_factory import TINY_BUNDLE_FAMILIES, build_bundle  # noqa: E402
 from i2i_common.images import read_image, write_image  # noqa: E402
 
 GARBAGE_LEVELS = 16.0  # a digest this far (0-255 levels) from the untampered output is a different picture

@@ -16,10 +16,10 @@ import onnx
 import pytest
 
 from desktop.runtime.bundle import MANIFEST
-from devkit import TINY_BUNDLE_FAMILIES
+from devkit.bundle_factory import TINY_BUNDLE_FAMILIES
 from devkit.bundle_factory import main as factory_main
 
-from conftest import FIXTURE_BUNDLES
+from conftest import FIXTURE_BUNDLES, TINY_FAMILIES
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,7 @@ def test_the_factory_writes_a_folder_and_an_archive_per_family(rebuilt):
     expected = {f"tiny-{f}{suffix}" for f in TINY_BUNDLE_FAMILIES for suffix in ("", ".i2i")}
     assert {p.name for p in rebuilt.iterdir()} == expected
     assert {p.name for p in FIXTURE_BUNDLES.iterdir()} == expected
+    assert TINY_FAMILIES == tuple(sorted(TINY_BUNDLE_FAMILIES))  # what tests/conftest.py hands out
 
 
 @pytest.mark.parametrize("family", TINY_BUNDLE_FAMILIES)
