@@ -5,7 +5,8 @@ the app's "random style" path. Measured at 128 and 256 px, batch 1 and 8, all in
 a table of ms per image with the speed-up over torch eager, plus the achieved GFLOP/s against this
 machine's measured float32 matmul peak. JSON goes to benchmarks/results/.
 
-    python benchmarks/inference.py --bundle resources/models/cat2dog-munit.i2i [--checkpoint runs/X/checkpoints/ckpt_N.pt]
+    python benchmarks/inference.py --bundle resources/models/cat2dog-munit.i2i \
+        [--checkpoint runs/X/checkpoints/ckpt_N.pt]
 
 Without --checkpoint, torch eager runs the bundle's architecture (from its provenance config) with
 random weights: the speed of a network does not depend on its weight values.
@@ -18,8 +19,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             images = rng.uniform(-1, 1, (batch, 3, size, size)).astype(np.float32)
             styles = rng.standard_normal((batch, dim)).astype(np.float32)
             for name, engine in engines.items():
-                ms = 1000 * measure(lambda: engine(images, styles)) / batch
+                ms = 1000 * measure(partial(engine, images, styles)) / batch
                 rows.append({"engine": name, "size": size, "batch": batch, "ms_per_image": ms,
                              "gflops": flops / (ms / 1000) / 1e9, "flops_per_image": flops})
     for row in rows:
@@ -148,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['speedup_vs_torch']:>8.2f} {r['gflops']:>8.1f} {100 * r['fraction_of_peak']:>6.1f}%")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {"bundle": str(args.bundle), "untrained": bundle.untrained, "checkpoint": str(args.checkpoint or ""),
-              "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+              "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
               "machine": {"hardware": hardware(),
                           "matmul_peak_gflops": peak, "gpu_provider": gpu},
               "translation": "content_encoder(a) + decoder(b), prior style", "rows": rows}

@@ -1,1 +1,4 @@
-"""Developer tools shared by tests, harnesses and benchmarks: tiny real bundles and their mutants (needs torch and onnx; never imported by the app)."""
+"""Test tooling: tiny real bundles (``bundle_factory``, needs torch) and their onnx mutants (``bundle_mutants``).
+
+For tests, scripts and benchmarks only; the app never imports it.
+"""

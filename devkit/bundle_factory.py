@@ -5,13 +5,20 @@ exported with ``torch.onnx.export`` (dynamic batch, height and width) and writte
 ``export.bundle_writer.write_bundle``, so the bundle is validated exactly as the app validates it and
 carries a self-test for each of its precisions (``export.self_test``), as exported bundles do.
 
-Other tests use it through the fixtures in ``tests/conftest.py`` (``tiny_bundles``, ``tiny_archives``) or
-call :func:`build_bundle` / :func:`make_manifest` directly to make variants (broken ones included).
+The tests do not run it: ``python -m devkit.bundle_factory tests/fixtures/bundles`` writes the bundles that
+``tests/conftest.py`` hands out (``tiny_bundles``, ``tiny_archives``), and ``tests/export`` rebuilds them to check
+that the committed ones are still what this module makes. Scripts, benchmarks and export tests call
+:func:`build_bundle` / :func:`make_manifest` directly to make variants (broken ones included).
 """
 from __future__ import annotations
 
+import argparse
 import logging
+import os
+import tempfile
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +30,6 @@ from torch.nn import functional as F
 from desktop.runtime.bundle import Bundle
 from export.bundle_writer import write_bundle
 
-FAMILIES = ("munit", "ugatit", "tunit")
 STYLE_DIM = 4
 CONTENT_CH = 6
 CLUSTERS = 3
@@ -173,25 +179,42 @@ def _tunit(work: Path) -> tuple[list, dict, dict]:
         {("cluster_styles", None): styles}
 
 
-_BUILDERS = {"munit": _munit, "ugatit": _ugatit, "tunit": _tunit}
+@dataclass(frozen=True)
+class TinyFamily:
+    """How the tiny bundle of one family is made: its graphs and arrays, seed, domains, directions and style."""
+
+    seed: int
+    build: Callable[[Path], tuple[list, dict, dict]]  # work folder -> (graph entries, files, arrays)
+    domains: list[dict[str, str]]
+    directions: list[dict[str, str]]
+    style: dict[str, Any] | None
+    precision_variants: bool = False  # the committed fixture also has int8 and fp16 variants
+
+
+_CAT_DOG = [{"id": "a", "name": "cat"}, {"id": "b", "name": "dog"}]
+_BOTH_WAYS = [{"id": "a2b", "source": "a", "target": "b"}, {"id": "b2a", "source": "b", "target": "a"}]
+_TINY_FAMILIES = {
+    "munit": TinyFamily(1, _munit, _CAT_DOG, _BOTH_WAYS, {"dim": STYLE_DIM, "prior": "normal"},
+                        precision_variants=True),
+    "ugatit": TinyFamily(2, _ugatit, _CAT_DOG, _BOTH_WAYS, None),
+    "tunit": TinyFamily(3, _tunit, [{"id": f"c{k}", "name": f"cluster {k}"} for k in range(CLUSTERS)],
+                        [{"id": f"to_c{k}", "source": "*", "target": f"c{k}"} for k in range(CLUSTERS)],
+                        {"dim": STYLE_DIM, "prior": "empirical"}),
+}
+TINY_BUNDLE_FAMILIES = tuple(_TINY_FAMILIES)
 
 
 def make_manifest(family: str, graphs: list, arrays: list, name: str | None = None) -> dict[str, Any]:
     """A schema-1 manifest for the tiny models (sha256 fields are filled in by the writer)."""
-    if family == "tunit":
-        domains = [{"id": f"c{k}", "name": f"cluster {k}"} for k in range(CLUSTERS)]
-        directions = [{"id": f"to_c{k}", "source": "*", "target": f"c{k}"} for k in range(CLUSTERS)]
-    else:
-        domains = [{"id": "a", "name": "cat"}, {"id": "b", "name": "dog"}]
-        directions = [{"id": "a2b", "source": "a", "target": "b"}, {"id": "b2a", "source": "b", "target": "a"}]
+    spec = _TINY_FAMILIES[family]
     return {
         "schema_version": 1,
         "name": name or f"tiny-{family}",
         "title": f"Tiny {family} (untrained, for tests)",
         "family": family,
         "untrained": True,
-        "domains": domains,
-        "directions": directions,
+        "domains": spec.domains,
+        "directions": spec.directions,
         "image": {
             "train_size": TRAIN_SIZE,
             "sizes": {"kind": "multiple", "multiple": MULTIPLE, "min": 8, "max": 512},
@@ -199,8 +222,7 @@ def make_manifest(family: str, graphs: list, arrays: list, name: str | None = No
             "channel_order": "RGB",
             "layout": "NCHW",
         },
-        "style": None if family == "ugatit" else {"dim": STYLE_DIM,
-                                                  "prior": "empirical" if family == "tunit" else "normal"},
+        "style": spec.style,
         "graphs": graphs,
         "arrays": arrays,
         "provenance": {"dataset": "none", "iterations": 0, "created": "2026-11-24T00:00:00Z"},
@@ -241,9 +263,9 @@ def build_sources(family: str, work: Path, *, int8: bool = False,
 
     ``int8`` / ``fp16`` add those precision variants of every graph (float32 inputs and outputs kept).
     """
-    torch.manual_seed({"munit": 1, "ugatit": 2, "tunit": 3}[family])
+    torch.manual_seed(_TINY_FAMILIES[family].seed)
     work.mkdir(parents=True, exist_ok=True)
-    graphs, files, arrays = _BUILDERS[family](work)
+    graphs, files, arrays = _TINY_FAMILIES[family].build(work)
     array_entries = []
     for (role, domain), value in arrays.items():
         file = f"{domain}_{role}.npy" if domain else f"{role}.npy"
@@ -262,3 +284,33 @@ def build_bundle(family: str, out: Path, *, archive: bool = False, int8: bool = 
     work = out.parent / f".src-{out.name}"
     manifest, files = build_sources(family, work, int8=int8, fp16=fp16)
     return write_bundle(out, manifest, files, archive=archive)
+
+
+def write_fixtures(out: Path) -> list[Path]:
+    """Write ``tiny-FAMILY`` folders (with int8 and fp16 variants where the family asks) and the same bundles as
+    ``tiny-FAMILY.i2i`` archives into ``out``, replacing those already there; returns the paths written."""
+    written = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for family, spec in _TINY_FAMILIES.items():
+            manifest, files = build_sources(family, Path(scratch) / family, int8=spec.precision_variants,
+                                            fp16=spec.precision_variants)
+            for name, archive in ((f"tiny-{family}", False), (f"tiny-{family}.i2i", True)):
+                written.append(write_bundle(out / name, manifest, files, archive=archive, overwrite=True).source)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m devkit.bundle_factory OUT``: write the test fixtures (see :func:`write_fixtures`)."""
+    parser = argparse.ArgumentParser(prog="python -m devkit.bundle_factory",
+                                     description="Write the tiny test bundles of every family into OUT.")
+    parser.add_argument("out", type=Path, help="folder to write into (created if missing)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as home:  # the writer's check extracts archives into a cache
+        os.environ["I2I_STUDIO_HOME"] = home
+        for path in write_fixtures(args.out):
+            print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow(Settings(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)))
         window.resize(1280, 800)
         window.show()
-        wait_until(app, lambda: window.session.translator is not None)
+        session = window.session  # the lambda must not hold the window: it is deleted below
+        wait_until(app, lambda: session.translator is not None)
 
         # File, as a first run opens it: the shipped sample dogs, a grid of random cat styles, the second
         # one selected, split view (the default model opens in dog -> cat).

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,19 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-# ---- model bundles (devkit/bundle_factory.py builds tiny real ONNX bundles for every family)
+@pytest.fixture(params=[0o022, 0o077, 0o002])
+def umask(request) -> Iterator[int]:
+    """Run the test under each of three umasks (files written must follow it)."""
+    previous = os.umask(request.param)
+    yield request.param
+    os.umask(previous)
+
+
+# ---- model bundles: tiny real ONNX bundles for every family, committed in tests/fixtures/bundles (written by
+# `python -m devkit.bundle_factory tests/fixtures/bundles`; tests/export checks they are still what it makes)
+
+FIXTURE_BUNDLES = REPO / "tests" / "fixtures" / "bundles"
+TINY_FAMILIES = tuple(sorted(p.name.removeprefix("tiny-") for p in FIXTURE_BUNDLES.glob("tiny-*") if p.is_dir()))
 
 
 @pytest.fixture(autouse=True)
@@ -33,32 +47,19 @@ def isolated_user_home(tmp_path_factory, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_bundles(tmp_path_factory) -> dict[str, Path]:
-    """family -> folder of a tiny, untrained but real bundle (munit also has int8 and fp16 variants). Read-only:
-    copy it (shutil.copytree) before changing anything."""
-    from devkit.bundle_factory import FAMILIES, build_bundle
-
+    """family -> folder of a tiny, untrained but real bundle (munit also has int8 and fp16 variants): a session-wide
+    copy of the committed fixture. Read-only: copy it (shutil.copytree) before changing anything."""
     root = tmp_path_factory.mktemp("tiny_bundles")
-    return {family: build_bundle(family, root / f"tiny-{family}", int8=family == "munit",
-                                 fp16=family == "munit").path
-            for family in FAMILIES}
+    return {family: Path(shutil.copytree(FIXTURE_BUNDLES / f"tiny-{family}", root / f"tiny-{family}"))
+            for family in TINY_FAMILIES}
 
 
 @pytest.fixture(scope="session")
-def tiny_archives(tmp_path_factory, tiny_bundles) -> dict[str, Path]:
-    """family -> the same tiny bundles as single ``.i2i`` archives."""
-    import json
-
-    from export.bundle_writer import write_bundle
-
+def tiny_archives(tmp_path_factory) -> dict[str, Path]:
+    """family -> the same tiny bundles as single ``.i2i`` archives (session-wide copies of the committed ones)."""
     root = tmp_path_factory.mktemp("tiny_archives")
-    archives = {}
-    with pytest.MonkeyPatch.context() as mp:  # the writer's check extracts the archive into a cache
-        mp.setenv("I2I_STUDIO_HOME", str(root / "home"))
-        for family, folder in tiny_bundles.items():
-            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-            files = {p.name: p for p in folder.iterdir() if p.name != "manifest.json"}
-            archives[family] = write_bundle(root / f"tiny-{family}.i2i", manifest, files, archive=True).source
-    return archives
+    return {family: Path(shutil.copy(FIXTURE_BUNDLES / f"tiny-{family}.i2i", root / f"tiny-{family}.i2i"))
+            for family in TINY_FAMILIES}
 
 
 # ---- training data (trainer tests)
@@ -67,8 +68,6 @@ def tiny_archives(tmp_path_factory, tiny_bundles) -> dict[str, Path]:
 @pytest.fixture
 def tiny_cat2dog(tmp_path, shared_data) -> Path:
     """A small copy of cat2dog in the trainA/trainB/testA/testB layout: 4 train and 2 test images per domain."""
-    import shutil
-
     root = tmp_path / "cat2dog"
     for split, count in (("train", 4), ("test", 2)):
         for letter in "AB":

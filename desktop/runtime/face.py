@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import cv2
+import cv2.data
 import numpy as np
 
 CASCADES = {

@@ -150,7 +150,7 @@ def summarize(path: str | Path) -> OnnxSummary:
                     constants[node.output[0]] = _small_floats(attr.t)
             tensors.extend(_tensor(t) for t in attr.tensors)
             sparse += int(attr.HasField("sparse_tensor")) + len(attr.sparse_tensors)
-    resize_scales = tuple(constants[n.input[2]] for n in model.graph.node
-                          if n.op_type == b"Resize" and len(n.input) > 2 and constants.get(n.input[2]) is not None)
-    return OnnxSummary(ops=frozenset(ops), subgraphs=tuple(subgraphs), resize_scales=resize_scales, functions=len(model.functions),
+    scales = (constants.get(n.input[2]) for n in model.graph.node if n.op_type == b"Resize" and len(n.input) > 2)
+    return OnnxSummary(ops=frozenset(ops), subgraphs=tuple(subgraphs),
+                       resize_scales=tuple(s for s in scales if s is not None), functions=len(model.functions),
                        training_info=len(model.training_info), sparse_tensors=sparse, tensors=tuple(tensors))

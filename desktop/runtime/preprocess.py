@@ -42,6 +42,7 @@ def model_size(spec: ImageSpec, height: int, width: int, mode: Mode = "fit") -> 
         raise ValueError(f"unknown mode {mode!r} (fit or native)")
     sizes = spec.sizes
     if sizes.kind == "fixed":
+        assert sizes.height is not None and sizes.width is not None  # the manifest parser requires both
         return sizes.height, sizes.width
     if mode == "fit":
         side = _round_to(spec.train_size, sizes.multiple, sizes.min, sizes.max)
@@ -69,8 +70,8 @@ def to_tensor(image: np.ndarray, spec: ImageSpec, mode: Mode = "fit") -> Prepare
     if spec.channel_order == "BGR":
         rgb = rgb[:, :, ::-1]
     h, w = model_size(spec, height, width, mode)
-    x = resize(np.ascontiguousarray(rgb), h, w).astype(np.float32) / 255.0
-    x = (x - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+    scaled = resize(np.ascontiguousarray(rgb), h, w).astype(np.float32) / 255.0
+    x = (scaled - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
     return Prepared(tensor=np.ascontiguousarray(x.transpose(2, 0, 1)[None]), size=(height, width), alpha=alpha)
 
 

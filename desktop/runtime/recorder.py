@@ -67,26 +67,26 @@ class VideoRecorder:
         with self._lock:
             if self._closed:
                 raise RecorderError("the recording is already closed")
-            if self._writer is None:
-                self._open(rgb.shape[1], rgb.shape[0])
+            writer, size = self._writer or self._open(rgb.shape[1], rgb.shape[0]), self._size
             bgr = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2BGR)
-            if (bgr.shape[1], bgr.shape[0]) != self._size:
-                bgr = cv2.resize(bgr, self._size, interpolation=cv2.INTER_AREA)
-            self._writer.write(bgr)
+            if size is not None and (bgr.shape[1], bgr.shape[0]) != size:
+                bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+            writer.write(bgr)
             self.frames += 1
 
-    def _open(self, width: int, height: int) -> None:
+    def _open(self, width: int, height: int) -> cv2.VideoWriter:
         # MPEG-4 wants even sizes; crop-free: round the target up and let write() resize.
         self._size = (width + width % 2, height + height % 2)
         try:
             self._target = AtomicTarget(self.path)
         except OSError as exc:
             raise RecorderError(f"cannot record to {self.path.parent}: {exc.strerror or exc}") from exc
-        writer = cv2.VideoWriter(str(self._target.tmp), cv2.VideoWriter_fourcc(*FOURCC), self.fps, self._size)
+        writer = cv2.VideoWriter(str(self._target.tmp), cv2.VideoWriter.fourcc(*FOURCC), self.fps, self._size)
         if not writer.isOpened():
             self._target.discard()
             raise RecorderError(f"cannot record to {self.path.parent} (not writable, or no MP4 encoder)")
         self._writer = writer
+        return writer
 
     def close(self) -> Path | None:
         """Finish the file and move it into place; returns its path, or None if no frame was written."""
@@ -94,7 +94,7 @@ class VideoRecorder:
             if self._closed:
                 return self.path if self.frames else None
             self._closed = True
-            if self._writer is None:
+            if self._writer is None or self._target is None:
                 return None
             self._writer.release()
             try:

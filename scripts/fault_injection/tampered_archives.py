@@ -2,14 +2,13 @@
 ``i2i models --check`` and ``i2i translate``, each in its own subprocess with a timeout and an address-space
 limit, and each with its own empty data folder (so what it leaves in the cache is seen).
 
-The mutants start from one tiny real MUNIT bundle (``devkit/bundle_factory.py``; needs torch, like the tests)
-and are re-hashed after each change, so only the file-level defences can catch them: zip tricks (compression
-methods, long, duplicate, unlisted, escaping, nested and linked entries, truncation), wrong types and values in
-every manifest field, ANSI/bidi text in every string field, name tricks, huge sizes, deep nesting, huge ints,
-and empty, truncated, padded, object or huge-shaped ``.npy`` files. Each mutant ends in one of:
+The mutants start from the committed tiny real MUNIT bundle (``tests/fixtures/bundles``, with int8 and fp16
+variants; no torch needed), re-hashed after each change, so only the file-level defences can catch them: zip
+tricks (compression methods, long, duplicate, unlisted, escaping, nested and linked entries, truncation), wrong
+types and values in every manifest field, ANSI/bidi text in every string field, name tricks, huge sizes, deep
+nesting, huge ints, and empty, truncated, padded, object or huge-shaped ``.npy`` files. Each mutant ends in one of:
 
-- ``refused``: both commands exit 1/2 with a one-line ``i2i:`` message, no traceback, nothing left in the
-  cache;
+- ``refused``: both commands exit 1/2 with a one-line ``i2i:`` message, no traceback, nothing left in the cache;
 - ``worked``: both commands exit 0 (the tampering was harmless, e.g. a cleaned title);
 - ``FAILED``: a traceback, a hang (timeout), a crash (signal), a multi-line error, an exit code that does not
   say the same thing for both commands (``--check`` ok, translate failing), an escape or bidi character on
@@ -32,20 +31,21 @@ import tempfile
 import time
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from devkit.bundle_factory import build_bundle  # noqa: E402
-
 from desktop.runtime.bundle import sha256_file  # noqa: E402
+from i2i_common.images import write_image  # noqa: E402
 
+BASE = REPO / "tests" / "fixtures" / "bundles" / "tiny-munit"
 TIMEOUT_S = 120
 MEMORY_LIMIT = 6 * 1024**3  # address space of each child (onnxruntime reserves a lot of it)
 OUTCOMES = ("refused", "worked", "FAILED")
@@ -370,26 +370,21 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tampered-archives-") as tmp:
         scratch = Path(tmp)
-        os.environ["I2I_STUDIO_HOME"] = str(scratch / "build-home")
-        base = build_bundle("munit", scratch / "base" / "tiny-munit").path
-        image = scratch / "input.png"
-        from i2i_common.images import write_image
-        write_image(image, np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8))
-        mutants = build_mutants(base)
+        image = write_image(scratch / "input.png",
+                            np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8))
+        mutants = build_mutants(BASE)  # read only: each mutant starts from its own copy
         step = max(1, len(mutants) / max(args.count, 1))
         chosen = [mutants[int(i * step)] for i in range(min(args.count, len(mutants)))]
         print(f"{len(mutants)} mutants built; running {len(chosen)} (jobs {args.jobs}, timeout {TIMEOUT_S} s, "
               f"address space {MEMORY_LIMIT / 1024**3:.0f} GiB)", flush=True)
         with ThreadPoolExecutor(args.jobs) as pool:
             results = list(pool.map(lambda m: classify(m, image, scratch), chosen))
-    table = Counter((r.kind, r.outcome) for r in results)
-    kinds = sorted({r.kind for r in results})
-    print(f"\n{'kind':<8}" + "".join(f"{o:>9}" for o in OUTCOMES) + f"{'total':>9}")
-    for kind in kinds:
-        print(f"{kind:<8}" + "".join(f"{table[(kind, o)]:>9}" for o in OUTCOMES)
-              + f"{sum(table[(kind, o)] for o in OUTCOMES):>9}")
     totals = Counter(r.outcome for r in results)
-    print(f"{'all':<8}" + "".join(f"{totals[o]:>9}" for o in OUTCOMES) + f"{len(results):>9}")
+    print(f"\n{'kind':<8}" + "".join(f"{o:>9}" for o in (*OUTCOMES, "total")))
+    for kind in sorted({r.kind for r in results}):
+        counts = [sum(r.kind == kind and r.outcome == o for r in results) for o in OUTCOMES]
+        print(f"{kind:<8}" + "".join(f"{n:>9}" for n in (*counts, sum(counts))))
+    print(f"{'all':<8}" + "".join(f"{n:>9}" for n in (*(totals[o] for o in OUTCOMES), len(results))))
     for r in results:
         if r.outcome == "FAILED":
             print(f"FAILED  {r.kind:<6} {r.what[:60]!r}: {r.reason}")

@@ -30,10 +30,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import onnx
@@ -42,10 +43,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 import devkit.bundle_mutants as bm  # noqa: E402  (needs onnx)
-from devkit.bundle_factory import FAMILIES, build_bundle  # noqa: E402
-
-from i2i_common.images import read_image, write_image  # noqa: E402
 from desktop.runtime.selftest import output_stats, self_test_images  # noqa: E402
+from devkit.bundle_factory import TINY_BUNDLE_FAMILIES, build_bundle  # noqa: E402
+from i2i_common.images import read_image, write_image  # noqa: E402
 
 GARBAGE_LEVELS = 16.0  # a digest this far (0-255 levels) from the untampered output is a different picture
 FLAT_STD = 1.0  # an output whose channels all vary less than this is flat
@@ -248,7 +248,7 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(REPO), "I2I_STUDIO_HOME": str(work / "home"), "OMP_NUM_THREADS": "1"}
     os.environ["I2I_STUDIO_HOME"] = env["I2I_STUDIO_HOME"]
     memory = int(args.memory_gib * 1024**3)
-    originals = {f: build_bundle(f, work / "originals" / f, int8=True, fp16=True) for f in FAMILIES}
+    originals = {f: build_bundle(f, work / "originals" / f, int8=True, fp16=True) for f in TINY_BUNDLE_FAMILIES}
     image = work / "input.png"
     write_image(image, self_test_images(args.seed + 7, 40, 48)[0])
 
@@ -266,7 +266,8 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
     plans = []
     for i in range(args.count):
-        family, kind = FAMILIES[i % len(FAMILIES)], kinds[(i // len(FAMILIES)) % len(kinds)]
+        rounds, turn = divmod(i, len(TINY_BUNDLE_FAMILIES))
+        family, kind = TINY_BUNDLE_FAMILIES[turn], kinds[rounds % len(kinds)]
         folder = bm.copy_bundle(originals[family].path, work / "mutants" / f"{i:04d}-{family}-{kind}")
         description = MUTATIONS[kind](rng, folder, bm.read_manifest(folder))
         plans.append((i, family, kind, description, folder))

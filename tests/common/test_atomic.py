@@ -18,13 +18,6 @@ from desktop.runtime.translators import open_translator
 from i2i_common.atomic import TEMP_NAME, atomic_open, atomic_path, remove_stale_temps, write_bytes
 
 
-@pytest.fixture(params=[0o022, 0o077, 0o002])
-def umask(request):
-    previous = os.umask(request.param)
-    yield request.param
-    os.umask(previous)
-
-
 def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -53,13 +46,6 @@ def test_image_csv_gif_mp4_follow_the_umask(umask, tmp_path, tiny_bundles):
         assert path.stat().st_size > 0
         assert mode_of(path) == expected, f"{path.name}: {oct(mode_of(path))} under umask {oct(umask)}"
     assert not [p for p in tmp_path.iterdir() if TEMP_NAME.match(p.name)]
-
-
-def test_checkpoints_follow_the_umask(umask, tmp_path):
-    from trainer.checkpoint import save_checkpoint
-
-    path = save_checkpoint({"iteration": 1}, tmp_path, 1, keep=2)
-    assert mode_of(path) == 0o666 & ~umask
 
 
 def test_a_failed_write_leaves_the_target_and_no_temp(tmp_path):

@@ -15,7 +15,6 @@ from desktop.runtime import bundle as bundle_mod
 from desktop.runtime.bundle import (BundleError, Direction, find_bundles, install_bundle, load_bundle,
                                     resolve_bundle)
 from desktop.runtime.paths import cache_dir, user_models_dir
-from export.bundle_writer import write_bundle
 
 
 def copy_bundle(src: Path, dst: Path) -> Path:
@@ -298,19 +297,3 @@ def test_install_refuses_broken_bundle(munit_copy):
     with pytest.raises(BundleError):
         install_bundle(munit_copy)
     assert not user_models_dir().exists() or not any(user_models_dir().iterdir())
-
-
-def test_write_bundle_refuses_invalid_and_existing(tiny_bundles, tmp_path):
-    folder = tiny_bundles["ugatit"]
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    files = {p.name: p for p in folder.iterdir() if p.name != "manifest.json"}
-    graph_entry(manifest, "generator")["outputs"][1]["name"] = "cam"
-    with pytest.raises(BundleError, match="outputs are"):
-        write_bundle(tmp_path / "out", manifest, files)
-    assert list(tmp_path.iterdir()) == []  # nothing published, no temp folder left
-    graph_entry(manifest, "generator")["outputs"][1]["name"] = "heatmap"
-    b = write_bundle(tmp_path / "out", manifest, {k: v.read_bytes() for k, v in files.items()})
-    assert b.name == "tiny-ugatit"
-    with pytest.raises(BundleError, match="already exists"):
-        write_bundle(tmp_path / "out", manifest, files)
-    assert write_bundle(tmp_path / "out", manifest, files, archive=True, overwrite=True).source.is_file()

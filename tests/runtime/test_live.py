@@ -1,7 +1,6 @@
 """The live pipeline on a generated video file with a real tiny ONNX model."""
 from __future__ import annotations
 
-import threading
 import time
 
 import cv2
@@ -10,12 +9,12 @@ import pytest
 
 from desktop.runtime.bundle import load_bundle
 from desktop.runtime.frames import EndOfStream, VideoFileSource
-from desktop.runtime.live import FAILURE_LIMIT, FailureWindow, FrameSlot, LivePipeline
-from i2i_common.images import read_image
+from desktop.runtime.live import FrameSlot, LivePipeline
 from desktop.runtime.style import ExplicitStyle, RandomStyle, ReferenceStyle
 from desktop.runtime.translators import open_translator
+from i2i_common.images import read_image
 
-WAIT_S = 60  # generous upper bounds for waits; never a timing assertion
+from live_support import WAIT_S, Collector, open_munit, wait_until
 
 
 def make_video(path, frames=40, size=(64, 48), fps=20.0):
@@ -69,34 +68,12 @@ class Slow:
 
 @pytest.fixture(scope="module")
 def munit(tiny_bundles):
-    return open_translator(load_bundle(tiny_bundles["munit"]), provider="cpu")
+    return open_munit(tiny_bundles)
 
 
 @pytest.fixture
 def video(tmp_path):
     return make_video(tmp_path / "clip.mp4")
-
-
-def wait_until(condition) -> bool:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
-
-
-class Collector:
-    def __init__(self):
-        self.frames, self.errors = [], []
-        self.ended, self.failed = threading.Event(), threading.Event()
-
-    def frame(self, f):
-        self.frames.append(f)
-
-    def error(self, message):
-        self.errors.append(message)
-        self.failed.set()
 
 
 def play(translator, video, capture_fps):
@@ -164,7 +141,7 @@ def test_style_change_reruns_last_frame(munit, video):
     assert wait_until(settled)  # every frame translated or dropped: the pipeline is idle
     before = len(got.frames)
     pipe.set_style(RandomStyle(seed=2))
-    assert wait_until(lambda: len(got.frames) > before)
+    assert wait_until(lambda n=before: len(got.frames) > n)
     time.sleep(0.1)
     pipe.stop()
     assert len(got.frames) == before + 1
@@ -181,7 +158,7 @@ def test_direction_change_resolves_the_reference_style_again(munit, video, share
     for change in (lambda: pipe.set_style(ReferenceStyle(dog)), lambda: pipe.set_direction("b2a")):
         before = len(got.frames)
         change()  # each change re-runs the last frame once
-        assert wait_until(lambda: len(got.frames) > before)
+        assert wait_until(lambda n=before: len(got.frames) > n)
     pipe.stop()
     last = got.frames[-1]
     code = munit.style_code(ReferenceStyle(dog), "b2a")  # the dog's style as domain a's encoder sees it
@@ -249,170 +226,3 @@ def test_frame_slot_keeps_only_the_newest():
     assert slot.get(0.01) is None
     slot.close()
     assert slot.get(5) is None
-
-
-class Stuck:
-    """A camera that delivers ``frames`` frames and then blocks in read() until ``release`` is set (a
-    hung driver); it notes whether close() came while a read was still in progress."""
-
-    size = (32, 24)
-
-    def __init__(self, frames=2):
-        self.left = frames
-        self.blocked, self.release = threading.Event(), threading.Event()
-        self.reading = self.closed = self.closed_during_read = False
-
-    def open(self):
-        pass
-
-    def read(self):
-        self.reading = True
-        try:
-            if self.left <= 0:
-                self.blocked.set()
-                self.release.wait()
-            self.left -= 1
-            return np.full((24, 32, 3), 120, np.uint8)
-        finally:
-            self.reading = False
-
-    def close(self):
-        self.closed_during_read |= self.reading
-        self.closed = True
-
-
-def stop_in_background(pipe) -> threading.Thread:
-    stopper = threading.Thread(target=pipe.stop)
-    stopper.start()
-    return stopper
-
-
-def test_stop_returns_while_the_source_is_stuck_in_read(munit):
-    source, got = Stuck(), Collector()
-    pipe = LivePipeline(source, munit, "a2b", on_frame=got.frame, on_error=got.error)
-    pipe.start()
-    try:
-        assert source.blocked.wait(WAIT_S) and wait_until(lambda: got.frames)
-        stopper = stop_in_background(pipe)
-        stopper.join(5)  # the read never returns by itself: stop() must not wait for it
-        assert not stopper.is_alive()
-        assert not source.closed  # never closed from the stopping side while the capture thread reads
-        delivered = len(got.frames)
-    finally:
-        source.release.set()  # the driver wakes up at last
-    assert wait_until(lambda: not pipe.running)  # the capture thread then ends by itself ...
-    assert source.closed and not source.closed_during_read  # ... closing the source from its own thread
-    assert len(got.frames) == delivered and not got.errors  # nothing delivered after stop()
-
-
-def test_a_frame_the_model_finishes_after_stop_is_not_delivered(munit):
-    entered, release = threading.Event(), threading.Event()
-
-    class Hung:
-        """The model hangs on the first real frame (after the warm-up) until released."""
-
-        def __init__(self):
-            self.calls = 0
-
-        def translate(self, *args, **kwargs):
-            self.calls += 1
-            if self.calls == 2:
-                entered.set()
-                release.wait()
-            return munit.translate(*args, **kwargs)
-
-        def __getattr__(self, name):
-            return getattr(munit, name)
-
-    source, got = Stuck(frames=1), Collector()
-    pipe = LivePipeline(source, Hung(), "a2b", on_frame=got.frame)
-    pipe.start()
-    try:
-        assert entered.wait(WAIT_S)
-        stopper = stop_in_background(pipe)
-        stopper.join(5)
-        assert not stopper.is_alive()
-    finally:
-        release.set()
-        source.release.set()
-    assert wait_until(lambda: not pipe.running)
-    assert got.frames == [] and pipe.latest() is None  # the output that came after stop() is dropped
-    assert source.closed and not source.closed_during_read
-
-
-class Lockstep:
-    """``frames`` frames, each handed out only once the model has finished with the previous one (so none
-    is dropped and every frame meets the model exactly once)."""
-
-    size = (32, 24)
-
-    def __init__(self, frames):
-        self.left, self.turn, self.closed = frames, threading.Semaphore(0), False
-
-    def open(self):
-        pass
-
-    def read(self):
-        assert self.turn.acquire(timeout=WAIT_S)
-        if self.left == 0:
-            raise EndOfStream("no more")
-        self.left -= 1
-        return np.full((24, 32, 3), 90, np.uint8)
-
-    def close(self):
-        self.closed = True
-
-
-class Flaky:
-    """The real model, raising on the calls ``fails(call)`` picks (call 1 is the warm-up)."""
-
-    def __init__(self, inner, source, fails):
-        self.inner, self.source, self.fails, self.calls = inner, source, fails, 0
-
-    def translate(self, *args, **kwargs):
-        self.calls += 1
-        try:
-            if self.fails(self.calls):
-                raise RuntimeError(f"glitch on call {self.calls}\nsecond line")
-            return self.inner.translate(*args, **kwargs)
-        finally:
-            self.source.turn.release()
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-
-def test_a_frame_the_model_fails_on_is_skipped_and_counted(munit):
-    source, got = Lockstep(frames=12), Collector()
-    model = Flaky(munit, source, fails=lambda call: call in (3, 8))
-    pipe = LivePipeline(source, model, "a2b", on_frame=got.frame, on_error=got.error, on_ended=got.ended.set)
-    pipe.start()
-    assert got.ended.wait(WAIT_S) and wait_until(lambda: len(got.frames) == 10)
-    pipe.stop()
-    assert not got.errors and pipe.error is None  # two glitches do not stop the pipeline
-    stats = pipe.stats
-    assert (stats.captured, stats.produced, stats.skipped, stats.dropped) == (12, 10, 2, 0)
-    assert stats.last_error == "glitch on call 8"
-    assert got.frames[-1].stats.skipped == 2 and len(got.frames) == 10
-    assert [f.index for f in got.frames] == [i for i in range(12) if i not in (1, 6)]
-
-
-def test_a_model_that_always_fails_stops_the_pipeline_with_the_last_error(munit):
-    source, got = Lockstep(frames=1000), Collector()
-    model = Flaky(munit, source, fails=lambda call: call > 1)  # the warm-up works, every frame fails
-    pipe = LivePipeline(source, model, "a2b", on_frame=got.frame, on_error=got.error)
-    pipe.start()
-    assert got.failed.wait(WAIT_S)
-    source.turn.release()  # a read waiting for its turn returns, and the capture thread sees the stop
-    assert wait_until(lambda: not pipe.running)
-    pipe.stop()
-    assert got.frames == [] and pipe.stats.skipped == FAILURE_LIMIT
-    assert got.errors == [pipe.error] == [f"the model failed on {FAILURE_LIMIT} of the last {FAILURE_LIMIT} "
-                                          f"frames: glitch on call {FAILURE_LIMIT + 1}"]
-    assert source.closed and source.left > 1000 - FAILURE_LIMIT - 2  # stopped soon, not after 1000 frames
-
-
-def test_failure_window_counts_only_recent_attempts():
-    window = FailureWindow(window=5, limit=3)
-    outcomes = [True, False, True, False, False, False, True, True, False, True]
-    assert [window.record(o) for o in outcomes] == [False] * 9 + [True]

@@ -7,14 +7,21 @@ import re
 
 import numpy as np
 import pytest
-from devkit.bundle_mutants import (black_decoder, copy_bundle, edit_graph, edit_manifest, flip_bit, last_conv,
-                            read_manifest, set_values)
 
 from desktop.cli import main
 from desktop.runtime.bundle import BundleError, load_bundle
 from desktop.runtime.selftest import case_names, self_test_images
 from desktop.runtime.translators import open_translator
-from export.self_test import FLOOR, MARGIN
+from devkit.bundle_mutants import (
+    black_decoder,
+    copy_bundle,
+    edit_graph,
+    edit_manifest,
+    flip_bit,
+    last_conv,
+    read_manifest,
+    set_values,
+)
 
 
 def cli(capsys, *argv) -> tuple[int, str, str]:
@@ -37,7 +44,6 @@ def test_tiny_bundles_record_and_pass_a_self_test_per_precision(tiny_bundles, fa
     assert set(test["precisions"]) == set(bundle.precisions())
     for precision, entry in test["precisions"].items():
         assert set(entry["outputs"]) == set(case_names(bundle))
-        assert entry["tolerance"] == pytest.approx(max(FLOOR, MARGIN * entry["measured_vs_fp32"]), abs=1e-3)
         translator = open_translator(bundle, precision=precision)
         assert translator.self_test.startswith(f"self-test passed ({precision}:")
     assert test["precisions"]["fp32"]["measured_vs_fp32"] == 0

@@ -340,7 +340,8 @@ def _read_ahead(pool: ThreadPoolExecutor, items: list[Item], spec: JobSpec) -> I
         yield waiting
 
 
-def _translate(read: Future, item: Item, spec: JobSpec, translator: Any, plan: StylePlan) -> tuple[np.ndarray | None, str]:
+def _translate(read: Future, item: Item, spec: JobSpec, translator: Any,
+               plan: StylePlan) -> tuple[np.ndarray | None, str]:
     """The translated image, or None and the reason it could not be made."""
     try:
         rgb = read.result()

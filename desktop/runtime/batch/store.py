@@ -160,7 +160,8 @@ class BatchQueue:
                 "INSERT INTO jobs (position, spec, state, created) VALUES (?, ?, ?, ?)",
                 (last + 1, spec.to_json(), JobState.QUEUED.value, time.time()),
             )
-            return int(cur.lastrowid)
+            assert cur.lastrowid is not None  # an INSERT always sets it
+            return cur.lastrowid
 
     def job(self, job_id: int) -> Job:
         """The job with this id (KeyError if it was removed)."""

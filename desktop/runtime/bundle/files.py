@@ -25,7 +25,7 @@ def sha256_file(path: Path) -> str:
 
 
 def _check_files(folder: Path, where: str, graphs: list[GraphSpec], arrays: list[ArraySpec]) -> None:
-    listed = {spec.file: spec for spec in [*graphs, *arrays]}
+    listed: dict[str, GraphSpec | ArraySpec] = {g.file: g for g in graphs} | {a.file: a for a in arrays}
     present = {p.name for p in folder.iterdir()} - IGNORED_FILES - {MANIFEST}
     missing = sorted(set(listed) - present)
     if missing:

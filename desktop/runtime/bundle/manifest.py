@@ -184,8 +184,12 @@ def _parse_image(r: _Reader, obj: Any) -> ImageSpec:
     if layout != "NCHW":
         raise r.fail(f"image.layout {layout!r} is not supported (NCHW)")
     train = r.bounded(obj, "train_size", "image", 1, MAX_TRAIN_SIZE)
-    return ImageSpec(train_size=train, sizes=size, mean=tuple(map(float, mean)), std=tuple(map(float, std)),
-                     channel_order=order)
+    return ImageSpec(train_size=train, sizes=size, mean=_three(mean), std=_three(std), channel_order=order)
+
+
+def _three(values: list) -> tuple[float, float, float]:
+    first, second, third = map(float, values)
+    return first, second, third
 
 
 def parse_manifest(manifest: Any, where: str) -> dict[str, Any]:
