@@ -142,7 +142,7 @@ def main() -> None:
         images = [read_image(p) for p in paths[: args.files]]
         frames = [images[i % len(images)] for i in range(args.frames)]
         style = None
-        if translator.has_style:
+        if translator.capabilities.styles:
             style = ExplicitStyle(np.asarray(translator.style_code(RandomStyle(seed=0), direction)))
 
         raw_fps = raw_rate(translator, frames, direction, style, args.seconds)

@@ -48,11 +48,15 @@ def idw_weights(positions: Sequence[Sequence[float]], handle: Sequence[float], p
     return inverse / inverse.sum()
 
 
+def _point(position: tuple[float, float]) -> tuple[float, float]:
+    return float(position[0]), float(position[1])
+
+
 class MixCanvas:
     """Anchors, the blended code for a handle, and previews decoded from one cached content code."""
 
     def __init__(self, translator: Any, direction: str, power: float = 2.0) -> None:
-        if not translator.has_style:
+        if not translator.capabilities.styles:
             raise ValueError("this model has no style code to mix")
         self.translator = translator
         self.direction = direction
@@ -62,7 +66,7 @@ class MixCanvas:
 
     # ---- anchors --------------------------------------------------------------------------------
     def add_code(self, code: np.ndarray, position: tuple[float, float], label: str, kind: str = "code") -> Anchor:
-        anchor = Anchor(label, np.asarray(code, dtype=np.float32).copy(), tuple(map(float, position)), kind)
+        anchor = Anchor(label, np.asarray(code, dtype=np.float32).copy(), _point(position), kind)
         self.anchors.append(anchor)
         return anchor
 
@@ -81,7 +85,7 @@ class MixCanvas:
         return self.add_code(code, position, label or f"random {seed}", "random")
 
     def move_anchor(self, index: int, position: tuple[float, float]) -> None:
-        self.anchors[index] = replace(self.anchors[index], position=tuple(map(float, position)))
+        self.anchors[index] = replace(self.anchors[index], position=_point(position))
 
     def remove_anchor(self, index: int) -> None:
         del self.anchors[index]

@@ -19,6 +19,7 @@ import numpy as np
 
 from .bundle import PRECISIONS, Bundle, BundleError
 from .bundle.graph_policy import MAX_MODEL_PIXELS
+from .preprocess import Mode
 from .style import ReferenceStyle, TypicalStyle
 
 FIELD = "self_test"
@@ -32,7 +33,7 @@ class _Translating(Protocol):
     bundle: Bundle
     precision: str
 
-    def translate(self, image: np.ndarray, direction: str, style: Any = None, mode: str = "fit") -> Any: ...
+    def translate(self, image: np.ndarray, direction: str, style: Any = None, mode: Mode = "fit") -> Any: ...
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def sample_empirical(mean: np.ndarray, cov: np.ndarray, seed: int | None = None,
                                    method="eigh").astype(np.float32)
 
 
-def normalise_weights(weights: Sequence[float], count: int) -> np.ndarray:
+def normalise_weights(weights: Sequence[float] | np.ndarray, count: int) -> np.ndarray:
     """Weights for ``count`` codes, summing to 1 (equal weights if none are given)."""
     w = np.ones(count) if len(weights) == 0 else np.asarray(weights, np.float64)
     if w.shape != (count,):
@@ -67,7 +67,7 @@ def normalise_weights(weights: Sequence[float], count: int) -> np.ndarray:
     return w / w.sum()
 
 
-def mix_codes(codes: Sequence[np.ndarray], weights: Sequence[float] = ()) -> np.ndarray:
+def mix_codes(codes: Sequence[np.ndarray], weights: Sequence[float] | np.ndarray = ()) -> np.ndarray:
     """The weighted sum of style codes (weights normalised to sum 1), float32 ``[D]``."""
     if not codes:
         raise ValueError("no style codes to mix")

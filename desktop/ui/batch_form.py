@@ -123,7 +123,7 @@ class JobForm(QGroupBox):
         if self.session.entry is None or self.session.entry.name != self.model.currentData():
             raise ValueError("this style needs the model open: pick it in the model picker first")
         translator = self.session.translator
-        if not translator.has_style:
+        if not translator.capabilities.styles:
             return StyleSpec()  # the model ignores style
         code = translator.style_code(source, self.direction.currentData())
         return StyleSpec(kind="code", code=tuple(float(v) for v in np.ravel(code)))

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
                                QListWidgetItem, QMessageBox, QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
-from i2i_common.images import IMAGE_EXTENSIONS, read_image, write_image
 from desktop.runtime.samples import sample_images, samples_of
+from i2i_common.images import IMAGE_EXTENSIONS, read_image, write_image
 
 from .image_view import CompareView, ImageView, heatmap_overlay, link_split_slider
 from .session import ModelSession
@@ -217,21 +217,16 @@ class FileTab(QWidget):
         if translator is None or self.source is None:
             return
         image = self.source
-        n = self.count.value() if translator.has_style and self.style_panel.mode() == "random" else 1
-        styles = [(self.style_panel.style(i), self.style_panel.describe(i)) for i in range(n)]
+        can = translator.capabilities
+        n = self.count.value() if can.random_styles and self.style_panel.mode() == "random" else 1
+        styles = [self.style_panel.style(i) for i in range(n)]
+        labels = [self.style_panel.describe(i) if can.styles else "no style" for i in range(n)]
         self.message.setText(f"translating {self.source_path.name}...")
 
         def work() -> list[tuple[Output, float]]:
-            if not translator.has_style:
-                res = translator.translate(image, direction)
-                return [(Output(res.image, "no style", res.heatmap), res.total_ms)]
-            content = translator.encode_content(image, direction)  # once; each style only decodes
-            shared_ms = sum(content.timings.values()) / len(styles)
-            results = []
-            for style, label in styles:
-                res = translator.decode(content, translator.style_code(style, direction))
-                results.append((Output(res.image, label), shared_ms + res.total_ms))
-            return results
+            results = translator.translate_many(image, direction, styles)  # the input is encoded once
+            return [(Output(res.image, label, res.heatmap), res.total_ms)
+                    for res, label in zip(results, labels, strict=True)]
 
         self.runner.submit(work, lambda results: self._translated(image, results), self._failed,
                            latest_only="file")

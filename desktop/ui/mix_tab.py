@@ -110,7 +110,7 @@ class MixTab(QWidget):
         self.canvas = None
         self._content_ready = False
         self._reserved.clear()
-        if translator is None or not translator.has_style:
+        if translator is None or not translator.capabilities.styles:
             self.message.setText("this model has no style code to mix" if translator else "no model open")
         else:
             self.canvas = MixCanvas(translator, self.session.direction)

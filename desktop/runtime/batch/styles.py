@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from i2i_common.images import read_image
-from ..style import ExplicitStyle, MixStyle, RandomStyle, ReferenceStyle, TypicalStyle
+from ..style import ExplicitStyle, MixStyle, RandomStyle, ReferenceStyle, StyleSource, TypicalStyle
 from .jobs import JobSpec
 
 
@@ -27,10 +27,10 @@ class StylePlan:
         self._spec = spec.style
         self._fixed: Any = None
         self._random = False
-        if not translator.has_style:
+        if not translator.capabilities.styles:
             return
         kind = spec.style.kind
-        source = None
+        source: StyleSource | None = None
         if kind == "typical":
             source = TypicalStyle()
         elif kind == "code":
