@@ -17,9 +17,9 @@ from ..runtime.batch import (
     ItemState,
     JobSpec,
     JobState,
+    JobStyle,
     Progress,
     QueueError,
-    StyleSpec,
 )
 from ..runtime.paths import default_model_name
 from .translate import model_and_direction
@@ -72,9 +72,9 @@ def spec_from_args(args: argparse.Namespace) -> JobSpec:
     """The job the arguments describe; the model and direction default as in ``i2i translate``."""
     _, direction = model_and_direction(args.model, args.direction)
     if args.style in ("random", "typical"):
-        style = StyleSpec(args.style, seed=args.seed)
+        style = JobStyle(args.style, seed=args.seed)
     else:
-        style = StyleSpec("reference", reference=str(Path(args.style).resolve()))
+        style = JobStyle("reference", reference=str(Path(args.style).resolve()))
     return JobSpec(
         input_dir=str(args.input.resolve()),
         output_dir=str(args.output.resolve()),

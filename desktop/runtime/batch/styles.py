@@ -1,4 +1,4 @@
-"""Turn a job's :class:`StyleSpec` into the style source each file is translated with."""
+"""Turn a job's :class:`JobStyle` into the style source each file is translated with."""
 from __future__ import annotations
 
 import hashlib
