@@ -134,7 +134,7 @@ class FileTab(QWidget):
         self.view_mode.currentIndexChanged.connect(lambda i: self.compare.set_mode(self.view_mode.itemData(i)))
         link_split_slider(self.compare, self.split_slider)
         self.attention.toggled.connect(lambda _on: self.select(self.selected))
-        session.translatorChanged.connect(lambda _t: self.open_samples() if self._samples_pending else self.translate())
+        session.translatorChanged.connect(self._translator_changed)
         session.directionChanged.connect(lambda _d: self.translate())
         self._update_buttons()
 
@@ -211,6 +211,14 @@ class FileTab(QWidget):
         self.translate()
 
     # translation ------------------------------------------------------------------------------------
+    def _translator_changed(self, _translator) -> None:
+        """Enable what the new model supports, then show its samples (if asked for) or re-translate."""
+        self._update_buttons()
+        if self._samples_pending:
+            self.open_samples()
+        else:
+            self.translate()
+
     def translate(self) -> None:
         """Re-run the translation of the current image in the background (newest request wins)."""
         translator, direction = self.session.translator, self.session.direction
@@ -277,6 +285,8 @@ class FileTab(QWidget):
 
     # saving -----------------------------------------------------------------------------------------
     def _update_buttons(self) -> None:
+        translator = self.session.translator
+        self.count.setEnabled(translator is not None and translator.capabilities.random_styles)
         self.attention.setEnabled(any(o.heatmap is not None for o in self.outputs))
         self.save_selected_button.setEnabled(bool(self.outputs))
         self.save_all_button.setEnabled(bool(self.outputs))

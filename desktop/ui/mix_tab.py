@@ -126,10 +126,12 @@ class MixTab(QWidget):
 
     def _enable(self) -> None:
         usable = self.canvas is not None
+        can = self.session.translator.capabilities if usable else None
         count = len(self.canvas.anchors) if usable else 0
-        for name in ("image", "reference", "typical"):
-            self.buttons[name].setEnabled(usable)
-        self.buttons["random"].setEnabled(usable and self.session.entry.random_styles)
+        self.buttons["image"].setEnabled(usable)
+        self.buttons["reference"].setEnabled(bool(can and can.reference_styles))
+        self.buttons["typical"].setEnabled(bool(can and can.typical_style))
+        self.buttons["random"].setEnabled(bool(can and can.random_styles))
         self.buttons["remove"].setEnabled(usable and self.view.selected is not None)
         self.buttons["use"].setEnabled(count >= 1)
         self.buttons["export"].setEnabled(count >= 2)
