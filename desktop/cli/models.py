@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(describe(bundle)))
         if bundle.name.endswith(shadowed):
             print(f"    (a shipped model has the name {bundle.name[:-len(shadowed)]!r}: use this one as {bundle.name})")
-    for path, message in scan.errors.items():
+    for message in scan.errors.values():
         print(f"broken: {message}")
     return 0
 

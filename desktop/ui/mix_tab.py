@@ -222,8 +222,8 @@ class MixTab(QWidget):
         weights = self.weights()
         self.view.set_anchors([(a.label, a.kind, a.position) for a in anchors], weights)
         self.view.set_handle(*self.handle)
-        self.weights_label.setText("\n".join(f"{a.label}: {w * 100:.0f}%" for a, w in zip(anchors, weights))
-                                   or "no anchors yet")
+        shares = [f"{a.label}: {w * 100:.0f}%" for a, w in zip(anchors, weights, strict=True)]
+        self.weights_label.setText("\n".join(shares) or "no anchors yet")
         for combo in (self.path_start, self.path_end):
             current = combo.currentIndex()
             combo.clear()
