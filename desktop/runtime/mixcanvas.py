@@ -7,9 +7,10 @@ is cheap. The path between two anchors can be exported as an animated GIF or an 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image

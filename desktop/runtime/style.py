@@ -10,8 +10,8 @@ A *style source* says where a translation's style comes from; a translator turns
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence, Union
 
 import numpy as np
 
@@ -38,11 +38,11 @@ class TypicalStyle:
 
 @dataclass(frozen=True, eq=False)
 class MixStyle:
-    codes: Sequence["StyleSource | np.ndarray"]  # codes, or style sources to turn into codes
+    codes: Sequence[StyleSource | np.ndarray]  # codes, or style sources to turn into codes
     weights: Sequence[float] = field(default_factory=list)  # empty: equal weights
 
 
-StyleSource = Union[RandomStyle, ReferenceStyle, ExplicitStyle, TypicalStyle, MixStyle]
+StyleSource = RandomStyle | ReferenceStyle | ExplicitStyle | TypicalStyle | MixStyle
 
 
 def sample_prior(dim: int, seed: int | None = None, count: int = 1) -> np.ndarray:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from i2i_common.images import read_image
+
 from ..style import ExplicitStyle, MixStyle, RandomStyle, ReferenceStyle, StyleSource, TypicalStyle
 from .jobs import JobSpec
 
@@ -16,7 +17,7 @@ from .jobs import JobSpec
 def file_seed(seed: int, rel_path: str) -> int:
     """A per-file seed derived from the job's seed and the file's relative path (stable across runs,
     machines and shards, so a resumed or sharded job draws the same style for the same file)."""
-    digest = hashlib.sha256(f"{seed}\0".encode("utf-8") + os.fsencode(rel_path)).digest()
+    digest = hashlib.sha256(f"{seed}\0".encode() + os.fsencode(rel_path)).digest()
     return int.from_bytes(digest[:4], "big")
 
 
