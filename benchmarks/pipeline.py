@@ -27,7 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from desktop.runtime.batch import BatchEngine, BatchQueue, JobSpec, StyleSpec  # noqa: E402
+from desktop.runtime.batch import BatchEngine, BatchQueue, JobSpec, JobStyle  # noqa: E402
 from desktop.runtime.bundle import find_bundles, resolve_bundle  # noqa: E402
 from i2i_common.images import read_image  # noqa: E402
 from desktop.runtime.live import LivePipeline  # noqa: E402
@@ -109,7 +109,7 @@ def batch_rate(bundle, files: list[Path], direction: str, work: Path) -> float:
         shutil.copyfile(path, folder / path.name)
     queue = BatchQueue(work / "queue.sqlite3")
     queue.add_job(JobSpec(str(folder), str(work / "batch-out"), str(bundle.path), direction,
-                          style=StyleSpec("random", seed=0), provider="cpu"))
+                          style=JobStyle("random", seed=0), provider="cpu"))
     engine = BatchEngine(queue)
     engine.translator_for(queue.jobs()[0].spec)  # open (and warm up) the model outside the timing
     start = time.perf_counter()
@@ -142,7 +142,7 @@ def main() -> None:
         images = [read_image(p) for p in paths[: args.files]]
         frames = [images[i % len(images)] for i in range(args.frames)]
         style = None
-        if translator.has_style:
+        if translator.capabilities.styles:
             style = ExplicitStyle(np.asarray(translator.style_code(RandomStyle(seed=0), direction)))
 
         raw_fps = raw_rate(translator, frames, direction, style, args.seconds)

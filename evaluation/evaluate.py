@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from desktop.runtime.bundle import Bundle, Direction
-from desktop.runtime.style import RandomStyle
+from desktop.runtime.style import RandomStyle, StyleSource
 from desktop.runtime.translators import Translator
 from evaluation.classifier import TrainedClassifier
 from evaluation.data import DomainFolders, read_rgb
@@ -72,7 +72,7 @@ def split_of_domains(bundle: Bundle, swap: bool = False) -> dict[str, str]:
         raise EvalSetupError(f"{bundle.name}: i2i-eval needs a two-domain bundle with source/target directions "
                              f"(this {bundle.family} bundle has {len(bundle.domains)} domains)")
     splits = TEST_SPLITS[::-1] if swap else TEST_SPLITS
-    return {domain.id: split for domain, split in zip(bundle.domains, splits)}
+    return {domain.id: split for domain, split in zip(bundle.domains, splits, strict=True)}
 
 
 def load_test_images(data: DomainFolders, split: str, max_images: int | None) -> list[np.ndarray]:
@@ -86,13 +86,13 @@ def load_test_images(data: DomainFolders, split: str, max_images: int | None) ->
 def evaluate_direction(translator: Translator, direction: Direction, splits: dict[str, str],
                        tests: dict[str, list[np.ndarray]], classifier: TrainedClassifier,
                        inception: InceptionFeatures | None, options: EvalOptions) -> DirectionResult:
-    """Translate the source test images (seeded random style per image), then measure everything."""
+    """Translate the source test images (seeded random style per image, ignored by models without style),
+    then measure everything."""
     bundle = translator.bundle
     source_split, target_split = splits[direction.source], splits[direction.target]
     sources = tests[source_split]
-    styled = translator.has_style
     translated = [
-        translator.translate(image, direction.id, style=RandomStyle(seed=i) if styled else None).image[:, :, :3]
+        _outputs(translator, image, direction.id, [RandomStyle(seed=i)])[0]
         for i, image in enumerate(tqdm(sources, desc=f"translate {direction.id}", unit="img", leave=False))
     ]
     real = tests[target_split]
@@ -118,23 +118,23 @@ def evaluate_direction(translator: Translator, direction: Direction, splits: dic
         kid_inc = kid(fake_inc, real_inc, options.kid_subsets, options.kid_subset_size)
         result.inception_kid_x100, result.inception_kid_x100_std = kid_inc.x100
         result.inception_fid = fid(fake_inc, real_inc)
-    if styled and options.styles >= 2:
-        groups = [_styled_outputs(translator, image, direction.id, options.styles)
+    if translator.capabilities.random_styles and options.styles >= 2:
+        seeds = [RandomStyle(seed=k) for k in range(options.styles)]
+        groups = [_outputs(translator, image, direction.id, seeds)
                   for image in sources[:max(options.diversity_inputs, options.grid_inputs)]]
         diversity = mean_pairwise([classifier.embed(g)[0] for g in groups[:options.diversity_inputs]],
                                   groups[:options.diversity_inputs])
         result.diversity = asdict(diversity)
-        result.grid_rows = [[image, *group] for image, group in zip(sources, groups[:options.grid_inputs])]
+        result.grid_rows = [[image, *group]
+                            for image, group in zip(sources, groups[:options.grid_inputs], strict=False)]
     else:
-        result.grid_rows = [[image, out] for image, out in zip(sources[:options.grid_inputs], translated)]
+        result.grid_rows = [[image, out] for image, out in zip(sources[:options.grid_inputs], translated, strict=False)]
     return result
 
 
-def _styled_outputs(translator: Translator, image: np.ndarray, direction: str, styles: int) -> np.ndarray:
-    """The input decoded under ``styles`` prior styles (seeds 0..K-1), content encoded once."""
-    content = translator.encode_content(image, direction)
-    return np.stack([translator.decode(content, translator.style_code(RandomStyle(seed=k), direction)).image[:, :, :3]
-                     for k in range(styles)])
+def _outputs(translator: Translator, image: np.ndarray, direction: str, styles: list[StyleSource]) -> np.ndarray:
+    """The RGB translations of ``image`` under ``styles`` (one runtime call, the input encoded once), [K, H, W, 3]."""
+    return np.stack([r.image[:, :, :3] for r in translator.translate_many(image, direction, styles)])
 
 
 def held_out_images(data: DomainFolders, options: EvalOptions) -> dict[str, list[np.ndarray]]:

@@ -17,11 +17,12 @@ from ..runtime.batch import (
     ItemState,
     JobSpec,
     JobState,
+    JobStyle,
     Progress,
     QueueError,
-    StyleSpec,
 )
 from ..runtime.paths import default_model_name
+from ..runtime.translators import capabilities_of
 from .translate import model_and_direction
 
 FINISHED = (JobState.DONE, JobState.CANCELLED, JobState.FAILED)
@@ -69,12 +70,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def spec_from_args(args: argparse.Namespace) -> JobSpec:
-    """The job the arguments describe; the model and direction default as in ``i2i translate``."""
-    _, direction = model_and_direction(args.model, args.direction)
+    """The job the arguments describe; the model and direction default as in ``i2i translate``. Random
+    styles are refused here, before the job is queued, for a model that cannot draw them."""
+    bundle, direction = model_and_direction(args.model, args.direction)
+    can = capabilities_of(bundle)
+    if args.style == "random" and can.styles and not can.random_styles:
+        raise ValueError(f"{bundle.name} has no style prior to sample from: "
+                         "use --style typical or --style PATH (a reference image)")
     if args.style in ("random", "typical"):
-        style = StyleSpec(args.style, seed=args.seed)
+        style = JobStyle(args.style, seed=args.seed)
     else:
-        style = StyleSpec("reference", reference=str(Path(args.style).resolve()))
+        style = JobStyle("reference", reference=str(Path(args.style).resolve()))
     return JobSpec(
         input_dir=str(args.input.resolve()),
         output_dir=str(args.output.resolve()),

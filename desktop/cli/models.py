@@ -7,7 +7,7 @@ from desktop.runtime.bundle import (USER_ALIAS, Bundle, BundleError, BundleNameC
                                     load_bundle, model_dirs, suggest_free_name)
 from desktop.runtime.preprocess import model_size
 from desktop.runtime.selftest import case_names, read_self_test, run_outputs
-from desktop.runtime.translators import open_translator
+from desktop.runtime.translators import Capabilities, capabilities_of, open_translator
 
 HELP = "list the model bundles found, check one (--check PATH) or install one (--install PATH)"
 
@@ -22,6 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as", dest="install_as", metavar="NAME", help="with --install: install under this name")
 
 
+def capability_summary(can: Capabilities) -> str:
+    """What the model can do, in a few words: "styles (dim 8: random, reference, typical)", "no style"..."""
+    kinds = [name for name, ok in (("random", can.random_styles), ("reference", can.reference_styles),
+                                   ("typical", can.typical_style)) if ok]
+    words = [f"styles (dim {can.style_dim}: {', '.join(kinds)})" if can.styles else "no style"]
+    words += [text for text, ok in (("attention map", can.attention_map),
+                                    ("domains are discovered clusters", can.clusters_as_domains)) if ok]
+    return ", ".join(words)
+
+
 def describe(bundle: Bundle) -> list[str]:
     """A few lines about a bundle for the terminal."""
     domains = ", ".join(f"{d.id}={d.name}" for d in bundle.domains)
@@ -29,7 +39,7 @@ def describe(bundle: Bundle) -> list[str]:
     prov = bundle.provenance
     trained = "UNTRAINED (random weights, placeholder)" if bundle.untrained else \
         f"trained on {prov.get('dataset', '?')} for {prov.get('iterations', '?')} iterations"
-    style = f"style dim {bundle.style.dim} ({bundle.style.prior})" if bundle.style else "no style"
+    style = capability_summary(capabilities_of(bundle))
     return [
         f"{bundle.name}  [{bundle.family}]  {bundle.title}",
         f"    {trained}",
@@ -77,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(describe(bundle)))
         if bundle.name.endswith(shadowed):
             print(f"    (a shipped model has the name {bundle.name[:-len(shadowed)]!r}: use this one as {bundle.name})")
-    for path, message in scan.errors.items():
+    for message in scan.errors.values():
         print(f"broken: {message}")
     return 0
 

@@ -10,18 +10,17 @@ import argparse
 import os
 import random
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from desktop.cli import CliError
 from desktop.runtime.bundle import PRECISIONS, Bundle, resolve_bundle
-from i2i_common.images import IMAGE_EXTENSIONS, ImageReadError, ImageWriteError, read_image, write_image
 from desktop.runtime.paths import default_model_name
 from desktop.runtime.preprocess import MODES
 from desktop.runtime.providers import AUTO, PROVIDERS
 from desktop.runtime.style import RandomStyle, ReferenceStyle, StyleSource, TypicalStyle
-from desktop.runtime.translators import StyledTranslator, TranslationError, Translator, open_translator
+from desktop.runtime.translators import TranslationError, Translator, open_translator
 from i2i_common.filenames import fit_name, printable
+from i2i_common.images import IMAGE_EXTENSIONS, ImageReadError, ImageWriteError, read_image, write_image
 
 HELP = "translate image files with a model (several random styles per input with --count)"
 
@@ -46,21 +45,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _styles(args: argparse.Namespace, translator: Translator) -> list[tuple[StyleSource | None, str]]:
-    """(style source, file-name suffix) for each output of one input."""
+    """(style source, file-name suffix) for each output of one input, checked against what the model can do."""
     if args.count < 1:
         raise CliError("--count must be at least 1")
-    if not translator.has_style:
+    can = translator.capabilities
+    if not can.styles:
         if args.style != "random" or args.count != 1 or args.seed is not None:
             raise CliError(f"{translator.bundle.name} ({translator.bundle.family}) has no style: "
                            "drop --style, --seed and --count")
         return [(None, "")]
-    if args.style == "typical":
-        styles: list[tuple[StyleSource | None, str]] = [(TypicalStyle(), "_typical")]
-    elif args.style != "random":
-        reference = Path(args.style)
-        styles = [(ReferenceStyle(read_image(reference)), f"_{reference.stem}")]
-    else:
-        if translator.bundle.style.prior != "normal":
+    if args.style == "random":
+        if not can.random_styles:
             raise CliError(f"{translator.bundle.name} has no style prior to sample from: "
                            "use --style typical or --style PATH (a reference image)")
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
@@ -69,7 +64,10 @@ def _styles(args: argparse.Namespace, translator: Translator) -> list[tuple[Styl
         return [(RandomStyle(seed + k), f"_s{seed + k}") for k in range(args.count)]
     if args.count != 1:
         raise CliError("--count needs --style random (the other styles give one result each)")
-    return styles
+    if args.style == "typical":
+        return [(TypicalStyle(), "_typical")]
+    reference = Path(args.style)
+    return [(ReferenceStyle(read_image(reference)), f"_{reference.stem}")]
 
 
 def _target(out: Path, single_file: bool, source: Path, direction: str, suffix: str, alpha: bool) -> Path:
@@ -93,28 +91,35 @@ def _check_target(target: Path, source: Path, overwrite: bool, written: set[Path
 
 def _translate_file(translator: Translator, args: argparse.Namespace, source: Path, direction: str,
                     styles: list[tuple[StyleSource | None, str]], single_file: bool, written: set[Path]) -> int:
-    """Translate one input into its outputs; returns how many outputs failed (each is reported).
-    A styled model encodes the input once for all its styles (charged to the first output's timings)."""
-    failures = 0
+    """Translate one input into its outputs with one runtime call; returns how many outputs failed (each is
+    reported). The outputs whose target is refused are dropped before translating."""
     try:
         image = read_image(source)
-        content = translator.encode_content(image, direction, args.mode) \
-            if isinstance(translator, StyledTranslator) else None
-    except (ImageReadError, TranslationError) as exc:
+    except ImageReadError as exc:
         print(f"i2i: error: {printable(exc)}", file=sys.stderr)
         return len(styles)
+    failures = 0
+    wanted: list[tuple[StyleSource | None, Path]] = []
     for style, suffix in styles:
         target = _target(Path(args.output), single_file, source, direction, suffix, image.shape[2] == 4)
         try:
             _check_target(target, source, args.overwrite, written)
-            if content is None:
-                result = translator.translate(image, direction, mode=args.mode)
-            else:
-                result = translator.decode(content, translator.style_code(style, direction))
-                result.timings = {**content.timings, **result.timings}
-                content = replace(content, timings={})
+        except (CliError, ImageWriteError) as exc:
+            failures += 1
+            print(f"i2i: error: {printable(exc)}", file=sys.stderr)
+            continue
+        wanted.append((style, target))
+    if not wanted:
+        return failures
+    try:
+        results = translator.translate_many(image, direction, [style for style, _target in wanted], args.mode)
+    except TranslationError as exc:
+        print(f"i2i: error: {printable(exc)}", file=sys.stderr)
+        return failures + len(wanted)
+    for (_style, target), result in zip(wanted, results, strict=True):
+        try:
             write_image(target, result.image, overwrite=args.overwrite)
-        except (CliError, ImageWriteError, TranslationError) as exc:
+        except ImageWriteError as exc:
             failures += 1
             print(f"i2i: error: {printable(exc)}", file=sys.stderr)
             continue

@@ -1,12 +1,12 @@
-"""The model families a bundle may hold: which graphs and arrays each needs, and its translator class.
+"""The runtime's model families: which graphs and arrays a family's bundle holds and what it can do.
 
-The role tables are plain data so that bundle validation can use them; translator classes register
-themselves here with :func:`register_translator` (see ``desktop/runtime/translators/``).
+Plain data, so that bundle validation can use it without importing the translators; each family's
+translator class is listed in :data:`desktop.runtime.translators.RUNTIME_TRANSLATORS`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal, TypeVar
+from typing import Literal
 
 Scope = Literal["domain", "direction", "bundle"]
 
@@ -41,52 +41,36 @@ class FamilySpec:
     required_arrays: tuple[RoleSpec, ...] = ()
     optional_arrays: tuple[RoleSpec, ...] = ()
     has_style: bool = True
-    any_source: bool = False  # directions use source "*" (TUNIT: any image can be translated)
+    any_source: bool = False  # directions use source "*" and the domains are discovered clusters (TUNIT)
+    attention_map: bool = False  # each translation also returns an attention heatmap (U-GAT-IT)
     ops: frozenset[str] = _CORE_OPS  # the ONNX operators its graphs may use
 
 
-FAMILIES: dict[str, FamilySpec] = {
-    spec.name: spec
-    for spec in (
-        FamilySpec(
-            name="munit",
-            graphs=(
-                RoleSpec("content_encoder", "domain"),
-                RoleSpec("style_encoder", "domain"),
-                RoleSpec("decoder", "domain"),
-            ),
-            optional_arrays=(RoleSpec("style_mean", "domain"), RoleSpec("style_cov", "domain")),
-        ),
-        FamilySpec(
-            name="ugatit",
-            graphs=(RoleSpec("generator", "direction"),),
-            has_style=False,
-            # CAM attention (global average/max pooling, a linear layer, sigmoid) and AdaLIN
-            ops=_CORE_OPS | {"GlobalAveragePool", "GlobalMaxPool", "ReduceMax", "Sigmoid", "LayerNormalization"},
-        ),
-        FamilySpec(
-            name="tunit",
-            graphs=(RoleSpec("guiding", "bundle"), RoleSpec("generator", "bundle")),
-            required_arrays=(RoleSpec("cluster_styles", "bundle"),),
-            any_source=True,
-            # the guiding network is a small ResNet classifier
-            ops=_CORE_OPS | {"AveragePool", "BatchNormalization", "GlobalAveragePool", "MaxPool", "Softmax"},
-        ),
-    )
+MUNIT_SPEC = FamilySpec(
+    name="munit",
+    graphs=(RoleSpec("content_encoder", "domain"), RoleSpec("style_encoder", "domain"), RoleSpec("decoder", "domain")),
+    optional_arrays=(RoleSpec("style_mean", "domain"), RoleSpec("style_cov", "domain")),
+)
+UGATIT_SPEC = FamilySpec(
+    name="ugatit",
+    graphs=(RoleSpec("generator", "direction"),),
+    has_style=False,
+    attention_map=True,
+    # CAM attention (global average/max pooling, a linear layer, sigmoid) and AdaLIN
+    ops=_CORE_OPS | {"GlobalAveragePool", "GlobalMaxPool", "ReduceMax", "Sigmoid", "LayerNormalization"},
+)
+TUNIT_SPEC = FamilySpec(
+    name="tunit",
+    graphs=(RoleSpec("guiding", "bundle"), RoleSpec("generator", "bundle")),
+    required_arrays=(RoleSpec("cluster_styles", "bundle"),),
+    any_source=True,
+    # the guiding network is a small ResNet classifier
+    ops=_CORE_OPS | {"AveragePool", "BatchNormalization", "GlobalAveragePool", "MaxPool", "Softmax"},
+)
+
+# The runtime's family registry: one line per family (its translator: translators/__init__.py).
+RUNTIME_FAMILIES: dict[str, FamilySpec] = {
+    "munit": MUNIT_SPEC,
+    "ugatit": UGATIT_SPEC,
+    "tunit": TUNIT_SPEC,
 }
-
-TRANSLATORS: dict[str, type] = {}
-
-T = TypeVar("T", bound=type)
-
-
-def register_translator(family: str) -> Callable[[T], T]:
-    """Class decorator: make ``cls`` the translator for ``family`` (which must be in :data:`FAMILIES`)."""
-
-    def register(cls: T) -> T:
-        if family not in FAMILIES:
-            raise ValueError(f"unknown family {family!r}")
-        TRANSLATORS[family] = cls
-        return cls
-
-    return register

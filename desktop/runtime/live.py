@@ -152,7 +152,7 @@ class LivePipeline:
 
     ``source`` is a :class:`~desktop.runtime.frames.FrameSource` (``open``, ``read``, ``close``, ``size``);
     the pipeline opens it on its capture thread and closes it when it stops. ``translator`` is an open
-    translator (``translate``, ``style_code``, ``has_style``).
+    translator (``translate``, ``style_code``, ``capabilities``).
     Callbacks: ``on_frame(LiveFrame)``, ``on_error(message)`` (the source could not be opened or failed,
     or the model failed: the pipeline has stopped itself and closed the source), ``on_ended()`` (a video
     file ended; the last frame can still be re-run until :meth:`stop`).
@@ -218,7 +218,7 @@ class LivePipeline:
 
     def _apply(self, style: Any, direction: str) -> None:
         code = None
-        if style is not None and self._translator.has_style:
+        if style is not None and self._translator.capabilities.styles:
             code = ExplicitStyle(np.asarray(self._translator.style_code(style, direction)))
         with self._settings_lock:
             self._style_source, self._style, self._direction = style, code, direction

@@ -7,9 +7,10 @@ is cheap. The path between two anchors can be exported as an animated GIF or an 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -48,11 +49,15 @@ def idw_weights(positions: Sequence[Sequence[float]], handle: Sequence[float], p
     return inverse / inverse.sum()
 
 
+def _point(position: tuple[float, float]) -> tuple[float, float]:
+    return float(position[0]), float(position[1])
+
+
 class MixCanvas:
     """Anchors, the blended code for a handle, and previews decoded from one cached content code."""
 
     def __init__(self, translator: Any, direction: str, power: float = 2.0) -> None:
-        if not translator.has_style:
+        if not translator.capabilities.styles:
             raise ValueError("this model has no style code to mix")
         self.translator = translator
         self.direction = direction
@@ -62,7 +67,7 @@ class MixCanvas:
 
     # ---- anchors --------------------------------------------------------------------------------
     def add_code(self, code: np.ndarray, position: tuple[float, float], label: str, kind: str = "code") -> Anchor:
-        anchor = Anchor(label, np.asarray(code, dtype=np.float32).copy(), tuple(map(float, position)), kind)
+        anchor = Anchor(label, np.asarray(code, dtype=np.float32).copy(), _point(position), kind)
         self.anchors.append(anchor)
         return anchor
 
@@ -81,7 +86,7 @@ class MixCanvas:
         return self.add_code(code, position, label or f"random {seed}", "random")
 
     def move_anchor(self, index: int, position: tuple[float, float]) -> None:
-        self.anchors[index] = replace(self.anchors[index], position=tuple(map(float, position)))
+        self.anchors[index] = replace(self.anchors[index], position=_point(position))
 
     def remove_anchor(self, index: int) -> None:
         del self.anchors[index]

@@ -10,8 +10,8 @@ A *style source* says where a translation's style comes from; a translator turns
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence, Union
 
 import numpy as np
 
@@ -38,11 +38,11 @@ class TypicalStyle:
 
 @dataclass(frozen=True, eq=False)
 class MixStyle:
-    codes: Sequence["StyleSource | np.ndarray"]  # codes, or style sources to turn into codes
+    codes: Sequence[StyleSource | np.ndarray]  # codes, or style sources to turn into codes
     weights: Sequence[float] = field(default_factory=list)  # empty: equal weights
 
 
-StyleSource = Union[RandomStyle, ReferenceStyle, ExplicitStyle, TypicalStyle, MixStyle]
+StyleSource = RandomStyle | ReferenceStyle | ExplicitStyle | TypicalStyle | MixStyle
 
 
 def sample_prior(dim: int, seed: int | None = None, count: int = 1) -> np.ndarray:
@@ -57,7 +57,7 @@ def sample_empirical(mean: np.ndarray, cov: np.ndarray, seed: int | None = None,
                                    method="eigh").astype(np.float32)
 
 
-def normalise_weights(weights: Sequence[float], count: int) -> np.ndarray:
+def normalise_weights(weights: Sequence[float] | np.ndarray, count: int) -> np.ndarray:
     """Weights for ``count`` codes, summing to 1 (equal weights if none are given)."""
     w = np.ones(count) if len(weights) == 0 else np.asarray(weights, np.float64)
     if w.shape != (count,):
@@ -67,7 +67,7 @@ def normalise_weights(weights: Sequence[float], count: int) -> np.ndarray:
     return w / w.sum()
 
 
-def mix_codes(codes: Sequence[np.ndarray], weights: Sequence[float] = ()) -> np.ndarray:
+def mix_codes(codes: Sequence[np.ndarray], weights: Sequence[float] | np.ndarray = ()) -> np.ndarray:
     """The weighted sum of style codes (weights normalised to sum 1), float32 ``[D]``."""
     if not codes:
         raise ValueError("no style codes to mix")

@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit,
                                QPushButton, QSpinBox, QWidget)
 
-from desktop.runtime.batch import JobSpec, StyleSpec
+from desktop.runtime.batch import JobSpec, JobStyle
 from desktop.runtime.style import RandomStyle
 
 from .session import ModelSession
@@ -118,17 +118,17 @@ class JobForm(QGroupBox):
         if self.session.entry is not None and self.model.currentData() == self.session.entry.name:
             self.direction.setCurrentIndex(max(self.direction.findData(direction), 0))
 
-    def _code_of_open_model(self, source) -> StyleSpec:
+    def _code_of_open_model(self, source) -> JobStyle:
         """One style code for every image, computed with the model open in the window."""
         if self.session.entry is None or self.session.entry.name != self.model.currentData():
             raise ValueError("this style needs the model open: pick it in the model picker first")
         translator = self.session.translator
-        if not translator.has_style:
-            return StyleSpec()  # the model ignores style
+        if not translator.capabilities.styles:
+            return JobStyle()  # the model ignores style
         code = translator.style_code(source, self.direction.currentData())
-        return StyleSpec(kind="code", code=tuple(float(v) for v in np.ravel(code)))
+        return JobStyle(kind="code", code=tuple(float(v) for v in np.ravel(code)))
 
-    def style_spec(self) -> StyleSpec:
+    def style_spec(self) -> JobStyle:
         kind = self.style.currentData()
         entry = self.session.entry_named(self.model.currentData() or "")
         if kind in ("random", "fixed") and entry is not None and entry.has_style and not entry.random_styles:
@@ -136,17 +136,17 @@ class JobForm(QGroupBox):
         if kind == "reference":
             if not Path(self.reference.text()).is_file():
                 raise ValueError("choose a reference image for the style")
-            return StyleSpec(kind="reference", reference=self.reference.text())
+            return JobStyle(kind="reference", reference=self.reference.text())
         if kind == "blend":
             blend = self.session.blend_for(self.model.currentData(), self.direction.currentData())
             if blend is None:
                 raise ValueError("no Mix blend for this model and direction yet: make one in the Mix workspace")
-            return StyleSpec(kind="code", code=tuple(float(v) for v in np.ravel(blend.code)))
+            return JobStyle(kind="code", code=tuple(float(v) for v in np.ravel(blend.code)))
         if kind == "typical":
-            return StyleSpec(kind="typical")
+            return JobStyle(kind="typical")
         if kind == "fixed":
             return self._code_of_open_model(RandomStyle(seed=self.seed.value()))
-        return StyleSpec(kind="random", seed=self.seed.value())
+        return JobStyle(kind="random", seed=self.seed.value())
 
     def spec(self) -> JobSpec:
         """The job the form describes; ValueError names what is missing or wrong."""

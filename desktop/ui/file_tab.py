@@ -11,8 +11,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
                                QListWidgetItem, QMessageBox, QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
-from i2i_common.images import IMAGE_EXTENSIONS, read_image, write_image
 from desktop.runtime.samples import sample_images, samples_of
+from i2i_common.images import IMAGE_EXTENSIONS, read_image, write_image
 
 from .image_view import CompareView, ImageView, heatmap_overlay, link_split_slider
 from .session import ModelSession
@@ -134,7 +134,7 @@ class FileTab(QWidget):
         self.view_mode.currentIndexChanged.connect(lambda i: self.compare.set_mode(self.view_mode.itemData(i)))
         link_split_slider(self.compare, self.split_slider)
         self.attention.toggled.connect(lambda _on: self.select(self.selected))
-        session.translatorChanged.connect(lambda _t: self.open_samples() if self._samples_pending else self.translate())
+        session.translatorChanged.connect(self._translator_changed)
         session.directionChanged.connect(lambda _d: self.translate())
         self._update_buttons()
 
@@ -211,27 +211,30 @@ class FileTab(QWidget):
         self.translate()
 
     # translation ------------------------------------------------------------------------------------
+    def _translator_changed(self, _translator) -> None:
+        """Enable what the new model supports, then show its samples (if asked for) or re-translate."""
+        self._update_buttons()
+        if self._samples_pending:
+            self.open_samples()
+        else:
+            self.translate()
+
     def translate(self) -> None:
         """Re-run the translation of the current image in the background (newest request wins)."""
         translator, direction = self.session.translator, self.session.direction
         if translator is None or self.source is None:
             return
         image = self.source
-        n = self.count.value() if translator.has_style and self.style_panel.mode() == "random" else 1
-        styles = [(self.style_panel.style(i), self.style_panel.describe(i)) for i in range(n)]
+        can = translator.capabilities
+        n = self.count.value() if can.random_styles and self.style_panel.mode() == "random" else 1
+        styles = [self.style_panel.style(i) for i in range(n)]
+        labels = [self.style_panel.describe(i) if can.styles else "no style" for i in range(n)]
         self.message.setText(f"translating {self.source_path.name}...")
 
         def work() -> list[tuple[Output, float]]:
-            if not translator.has_style:
-                res = translator.translate(image, direction)
-                return [(Output(res.image, "no style", res.heatmap), res.total_ms)]
-            content = translator.encode_content(image, direction)  # once; each style only decodes
-            shared_ms = sum(content.timings.values()) / len(styles)
-            results = []
-            for style, label in styles:
-                res = translator.decode(content, translator.style_code(style, direction))
-                results.append((Output(res.image, label), shared_ms + res.total_ms))
-            return results
+            results = translator.translate_many(image, direction, styles)  # the input is encoded once
+            return [(Output(res.image, label, res.heatmap), res.total_ms)
+                    for res, label in zip(results, labels, strict=True)]
 
         self.runner.submit(work, lambda results: self._translated(image, results), self._failed,
                            latest_only="file")
@@ -282,6 +285,8 @@ class FileTab(QWidget):
 
     # saving -----------------------------------------------------------------------------------------
     def _update_buttons(self) -> None:
+        translator = self.session.translator
+        self.count.setEnabled(translator is not None and translator.capabilities.random_styles)
         self.attention.setEnabled(any(o.heatmap is not None for o in self.outputs))
         self.save_selected_button.setEnabled(bool(self.outputs))
         self.save_all_button.setEnabled(bool(self.outputs))

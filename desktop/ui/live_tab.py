@@ -217,7 +217,7 @@ class LiveTab(QWidget):
             return False
         self.pipeline = LivePipeline(
             source, translator, self.session.direction,
-            style=self.style_panel.style() if translator.has_style else None,
+            style=self.style_panel.style() if translator.capabilities.styles else None,
             face=self.face_mode.currentData(), max_capture_fps=pace,
             on_frame=self._frame_arrived, on_error=self.bridge.error.emit, on_ended=self.bridge.ended.emit)
         self.pipeline.start()

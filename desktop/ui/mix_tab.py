@@ -110,7 +110,7 @@ class MixTab(QWidget):
         self.canvas = None
         self._content_ready = False
         self._reserved.clear()
-        if translator is None or not translator.has_style:
+        if translator is None or not translator.capabilities.styles:
             self.message.setText("this model has no style code to mix" if translator else "no model open")
         else:
             self.canvas = MixCanvas(translator, self.session.direction)
@@ -126,10 +126,12 @@ class MixTab(QWidget):
 
     def _enable(self) -> None:
         usable = self.canvas is not None
+        can = self.session.translator.capabilities if usable else None
         count = len(self.canvas.anchors) if usable else 0
-        for name in ("image", "reference", "typical"):
-            self.buttons[name].setEnabled(usable)
-        self.buttons["random"].setEnabled(usable and self.session.entry.random_styles)
+        self.buttons["image"].setEnabled(usable)
+        self.buttons["reference"].setEnabled(bool(can and can.reference_styles))
+        self.buttons["typical"].setEnabled(bool(can and can.typical_style))
+        self.buttons["random"].setEnabled(bool(can and can.random_styles))
         self.buttons["remove"].setEnabled(usable and self.view.selected is not None)
         self.buttons["use"].setEnabled(count >= 1)
         self.buttons["export"].setEnabled(count >= 2)
@@ -220,8 +222,8 @@ class MixTab(QWidget):
         weights = self.weights()
         self.view.set_anchors([(a.label, a.kind, a.position) for a in anchors], weights)
         self.view.set_handle(*self.handle)
-        self.weights_label.setText("\n".join(f"{a.label}: {w * 100:.0f}%" for a, w in zip(anchors, weights))
-                                   or "no anchors yet")
+        shares = [f"{a.label}: {w * 100:.0f}%" for a, w in zip(anchors, weights, strict=True)]
+        self.weights_label.setText("\n".join(shares) or "no anchors yet")
         for combo in (self.path_start, self.path_end):
             current = combo.currentIndex()
             combo.clear()

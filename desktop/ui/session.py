@@ -2,15 +2,15 @@
 provider really in use and the Mix canvas blend that Live and File can use. Loading runs off the UI thread."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from desktop.runtime.bundle import BundleNameClash, find_bundles, install_bundle, load_bundle, suggest_free_name
 from desktop.runtime.paths import default_model_name, shipped_models_dir
-from desktop.runtime.translators import open_translator
+from desktop.runtime.translators import capabilities_of, open_translator
 
 from .tasks import TaskRunner
 
@@ -25,8 +25,8 @@ class ModelEntry:
     untrained: bool = False
     error: str | None = None
     directions: tuple[tuple[str, str], ...] = ()  # (direction id, "cat -> dog")
-    has_style: bool = False  # MUNIT and TUNIT; U-GAT-IT ignores style
-    random_styles: bool = False  # style codes can be drawn from a prior (MUNIT; not TUNIT)
+    has_style: bool = False  # the model's capabilities (see desktop.runtime.translators.Capabilities)
+    random_styles: bool = False
     shipped: bool = False  # ships with the app (else the user imported it)
 
 
@@ -64,11 +64,10 @@ def list_models() -> list[ModelEntry]:
     entries = []
     for b in scan.bundles:
         is_shipped = b.source.resolve().parent == shipped
+        can = capabilities_of(b)
         entries.append(ModelEntry(b.name, model_label(b, is_shipped), b.source, untrained=b.untrained,
                                   directions=tuple((d.id, direction_label(b, d)) for d in b.directions),
-                                  has_style=b.style is not None,
-                                  random_styles=b.style is not None and b.style.prior == "normal",
-                                  shipped=is_shipped))
+                                  has_style=can.styles, random_styles=can.random_styles, shipped=is_shipped))
     for path, error in sorted(scan.errors.items()):
         short = error if len(error) <= 90 else error[:87] + "..."
         entries.append(ModelEntry(path.name, f"{path.name} (broken: {short})", path, error=error))
@@ -200,4 +199,4 @@ class ModelSession(QObject):
         return next((d.name for d in bundle.domains if d.id == source), "")
 
     def has_style(self) -> bool:
-        return bool(self.translator is not None and self.translator.has_style)
+        return bool(self.translator is not None and self.translator.capabilities.styles)

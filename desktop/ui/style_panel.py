@@ -8,8 +8,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton,
                                QRadioButton, QSpinBox, QWidget)
 
-from i2i_common.images import read_image
 from desktop.runtime.style import RandomStyle, ReferenceStyle, TypicalStyle
+from i2i_common.images import read_image
 
 from .session import ModelSession
 from .settings import Settings
@@ -28,7 +28,7 @@ class StylePanel(QGroupBox):
         self.settings = settings
         self.reference: tuple[Path, object] | None = None
         self.buttons = {mode: QRadioButton(text) for mode, text in
-                        zip(MODES, ("Random", "Typical", "Reference", "Mix blend"))}
+                        zip(MODES, ("Random", "Typical", "Reference", "Mix blend"), strict=True)}
         self.group = QButtonGroup(self)
         for button in self.buttons.values():
             self.group.addButton(button)
@@ -94,11 +94,12 @@ class StylePanel(QGroupBox):
         return f"seed {self.seed.value() + offset}"
 
     def random_available(self) -> bool:
-        return self.session.entry is not None and self.session.entry.random_styles
+        translator = self.session.translator
+        return translator is not None and translator.capabilities.random_styles
 
     def _translator_changed(self, translator) -> None:
-        """Enable what the model supports; TUNIT has no prior, so its default is the typical style."""
-        self.setEnabled(bool(translator is not None and translator.has_style))
+        """Enable what the model supports (its capabilities); without a prior the default is the typical style."""
+        self.setEnabled(bool(translator is not None and translator.capabilities.styles))
         random_ok = self.random_available()
         for widget in (self.buttons["random"], self.seed, self.reroll):
             widget.setEnabled(random_ok)

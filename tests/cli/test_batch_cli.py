@@ -77,3 +77,11 @@ def test_bad_arguments_are_one_line_errors(photos, tmp_path, tiny_bundles, capsy
     err = capsys.readouterr().err
     assert "no direction 'z2q'" in err and len(err.strip().splitlines()) == 1
     assert BatchQueue().jobs() == []
+
+
+def test_random_styles_refused_before_queueing_for_a_model_without_a_prior(photos, tmp_path, tiny_bundles, capsys):
+    out = tmp_path / "out"
+    assert i2i_batch(photos, "-o", out, "--model", tiny_bundles["tunit"]) == 2  # --style random is the default
+    assert "has no style prior to sample from: use --style typical" in capsys.readouterr().err
+    assert BatchQueue().jobs() == [] and not out.exists()
+    assert i2i_batch(photos, "-o", out, "--model", tiny_bundles["tunit"], "--style", "typical") == 1  # broken.jpg

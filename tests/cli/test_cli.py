@@ -12,6 +12,8 @@ import pytest
 from conftest import REPO
 
 from desktop.cli import COMMANDS, main
+from desktop.cli.models import describe
+from desktop.runtime.bundle import load_bundle
 from i2i_common.images import read_image, write_image
 from desktop.runtime.paths import user_models_dir
 
@@ -62,6 +64,15 @@ def test_models_lists_installed_and_broken(capsys, tiny_bundles):
     assert code == 1 and err.strip() == f"i2i: error: a model named 'tiny-munit' is already installed at " \
                                          f"{user_models_dir() / 'tiny-munit'}; install it under another name " \
                                          "with --as tiny-munit-2, or replace yours with --overwrite"
+
+
+@pytest.mark.parametrize("family, summary", [
+    ("munit", "; styles (dim 4: random, reference, typical);"),
+    ("ugatit", "; no style, attention map;"),
+    ("tunit", "; styles (dim 4: reference, typical), domains are discovered clusters;"),
+])
+def test_models_describe_what_each_model_can_do(tiny_bundles, family, summary):
+    assert summary in "\n".join(describe(load_bundle(tiny_bundles[family])))
 
 
 def test_models_check(capsys, tiny_archives, tmp_path):

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from desktop.runtime.batch import BatchEngine, BatchQueue, ItemState, JobSpec, JobState, StyleSpec
+from desktop.runtime.batch import BatchEngine, BatchQueue, ItemState, JobSpec, JobState, JobStyle
 from desktop.runtime.batch.engine import WRITE_FAILURE_LIMIT
 from desktop.runtime.batch.scan import list_inputs, output_relpath, select_shard
 from desktop.runtime.batch.store import default_queue_path
@@ -52,7 +52,7 @@ def test_run_translates_good_files_records_failures_and_never_touches_inputs(pho
     before = tree_hashes(photos)
     queue = BatchQueue()
     out = tmp_path / "out"
-    job_id = queue.add_job(spec_for(photos, out, tiny_bundles["munit"], style=StyleSpec("random", seed=7)))
+    job_id = queue.add_job(spec_for(photos, out, tiny_bundles["munit"], style=JobStyle("random", seed=7)))
     progress, states = [], []
     engine = BatchEngine(queue, on_progress=progress.append, on_state=lambda j, s, m: states.append(s))
     engine.run()
@@ -110,7 +110,7 @@ def test_random_style_is_reproducible_per_file_and_jpg_output(photos, tmp_path, 
     queue = BatchQueue()
     outs = [tmp_path / "o1", tmp_path / "o2"]
     for out in outs:
-        queue.add_job(spec_for(photos, out, tiny_bundles["munit"], style=StyleSpec("random", seed=3),
+        queue.add_job(spec_for(photos, out, tiny_bundles["munit"], style=JobStyle("random", seed=3),
                                output_format="jpg", recursive=False))
     BatchEngine(queue).run()
     names = sorted(p.name for p in outs[0].iterdir())
@@ -123,16 +123,16 @@ def test_reference_and_blend_styles_and_ugatit(photos, tmp_path, tiny_bundles, s
     queue = BatchQueue()
     dog = sorted((shared_data / "cat2dog" / "testB").glob("*.jpg"))[0]
     ref = queue.add_job(spec_for(photos, tmp_path / "ref", tiny_bundles["munit"], recursive=False,
-                                 style=StyleSpec("reference", reference=str(dog))))
+                                 style=JobStyle("reference", reference=str(dog))))
     dim = load_bundle(tiny_bundles["munit"]).style.dim
     blend = queue.add_job(spec_for(photos, tmp_path / "blend", tiny_bundles["munit"], recursive=False,
-                                   style=StyleSpec("blend", codes=((0.0,) * dim, (1.0,) * dim), weights=(0.3, 0.7))))
+                                   style=JobStyle("blend", codes=((0.0,) * dim, (1.0,) * dim), weights=(0.3, 0.7))))
     gan = queue.add_job(spec_for(photos, tmp_path / "ugatit", tiny_bundles["ugatit"], recursive=False))
     wrong = queue.add_job(spec_for(photos, tmp_path / "wrong", tiny_bundles["munit"], recursive=False,
-                                   style=StyleSpec("code", code=(1.0,) * (dim + 1))))
+                                   style=JobStyle("code", code=(1.0,) * (dim + 1))))
     tunit_random = queue.add_job(JobSpec(str(photos), str(tmp_path / "tr"), str(tiny_bundles["tunit"]), "to_c1"))
     tunit = queue.add_job(JobSpec(str(photos), str(tmp_path / "tunit"), str(tiny_bundles["tunit"]), "to_c1",
-                                  style=StyleSpec("typical")))
+                                  style=JobStyle("typical")))
     BatchEngine(queue).run()
     for job_id in (ref, blend, gan, tunit):
         job = queue.job(job_id)
@@ -298,8 +298,18 @@ def test_listing_and_shards_partition_the_folder(photos):
     assert select_shard(names, (2, 4)) == shards[1]  # deterministic
 
 
+def test_job_stored_before_the_style_rename_still_reads():
+    stored = ('{"direction": "a2b", "include_outputs": false, "input_dir": "in", "keep_structure": true, '
+              '"model": "m", "output_dir": "out", "output_format": "png", "pattern": "{stem}_{direction}.{ext}", '
+              '"provider": "auto", "recursive": false, "shard": [2, 3], "skip_existing": false, "style": '
+              '{"code": [], "codes": [[1.0, 2.0]], "kind": "blend", "reference": "", "seed": 0, "weights": [1.0]}}')
+    spec = JobSpec.from_json(stored)  # the queue text written while the class was called StyleSpec
+    assert spec.style == JobStyle("blend", codes=((1.0, 2.0),), weights=(1.0,)) and spec.shard == (2, 3)
+    assert spec.to_json() == stored
+
+
 def test_spec_validation_and_json_round_trip(tmp_path):
-    spec = JobSpec("in", "out", "m", "a2b", style=StyleSpec("blend", codes=((1.0, 2.0),), weights=(1.0,)),
+    spec = JobSpec("in", "out", "m", "a2b", style=JobStyle("blend", codes=((1.0, 2.0),), weights=(1.0,)),
                    shard=(2, 3), pattern="{model}-{stem}.{ext}")
     assert JobSpec.from_json(spec.to_json()) == spec
     with pytest.raises(ValueError, match="naming pattern"):
@@ -307,4 +317,4 @@ def test_spec_validation_and_json_round_trip(tmp_path):
     with pytest.raises(ValueError, match="shard"):
         JobSpec("in", "out", "m", "a2b", shard=(4, 3))
     with pytest.raises(ValueError, match="style kind"):
-        StyleSpec("sepia")
+        JobStyle("sepia")

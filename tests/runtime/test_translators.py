@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from desktop.runtime.bundle import BundleError, load_bundle
-from desktop.runtime.families import FAMILIES, TRANSLATORS
+from desktop.runtime.families import RUNTIME_FAMILIES
 from desktop.runtime.style import ExplicitStyle, MixStyle, RandomStyle, ReferenceStyle, TypicalStyle
-from desktop.runtime.translators import StyledTranslator, TranslationError, open_translator
+from desktop.runtime.translators import (RUNTIME_TRANSLATORS, Capabilities, StyledTranslator, TranslationError,
+                                         capabilities_of, open_translator)
 
 STAGES = ["preprocess", "content", "style", "decode", "postprocess"]
 
@@ -24,7 +25,44 @@ def photo():
 
 
 def test_registry_covers_every_family():
-    assert set(TRANSLATORS) == set(FAMILIES)
+    assert list(RUNTIME_TRANSLATORS) == list(RUNTIME_FAMILIES)
+    assert all(cls.family == name for name, cls in RUNTIME_TRANSLATORS.items())
+
+
+@pytest.mark.parametrize("family, expected", [
+    ("munit", Capabilities(styles=True, random_styles=True, reference_styles=True, typical_style=True,
+                           attention_map=False, clusters_as_domains=False, style_dim=4)),
+    ("ugatit", Capabilities(styles=False, random_styles=False, reference_styles=False, typical_style=False,
+                            attention_map=True, clusters_as_domains=False, style_dim=0)),
+    ("tunit", Capabilities(styles=True, random_styles=False, reference_styles=True, typical_style=True,
+                           attention_map=False, clusters_as_domains=True, style_dim=4)),
+])
+def test_capabilities_follow_family_and_bundle(translators, tiny_bundles, family, expected):
+    tr = translators[family]
+    assert tr.capabilities == expected == capabilities_of(load_bundle(tiny_bundles[family]))
+    assert isinstance(tr, StyledTranslator) == expected.styles  # the class agrees with the spec
+
+
+def test_translate_many_encodes_once_and_matches_translate(translators, photo, monkeypatch):
+    tr = translators["munit"]
+    styles = [RandomStyle(seed=3), TypicalStyle(), None]
+    calls, encode = [], tr._content
+    monkeypatch.setattr(tr, "_content", lambda tensor, d: calls.append(d) or encode(tensor, d))
+    many = tr.translate_many(photo, "a2b", styles, mode="native")
+    monkeypatch.undo()
+    assert len(calls) == 1 and len(many) == 3
+    assert list(many[0].timings) == STAGES and list(many[1].timings) == ["style", "decode", "postprocess"]
+    for style, result in zip(styles[:2], many, strict=False):
+        assert np.array_equal(result.image, tr.translate(photo, "a2b", style, mode="native").image)
+    with pytest.raises(ValueError, match="no styles"):
+        tr.translate_many(photo, "a2b", [])
+
+
+def test_translate_many_without_style_translates_once(translators, photo):
+    tr = translators["ugatit"]
+    many = tr.translate_many(photo, "a2b", [RandomStyle(1), RandomStyle(2)])
+    assert len(many) == 1 and many[0].style is None and many[0].heatmap is not None
+    assert np.array_equal(many[0].image, tr.translate(photo, "a2b").image)
 
 
 @pytest.mark.parametrize("family", ["munit", "ugatit", "tunit"])
@@ -36,7 +74,7 @@ def test_translate_keeps_size_and_reports_stages(translators, photo, family):
     assert res.image.shape == photo.shape and res.image.dtype == np.uint8
     assert res.image.std() > 0  # a real network output, not a blank
     assert all(v >= 0 for v in res.timings.values())
-    if tr.has_style:
+    if tr.capabilities.styles:
         assert list(res.timings) == STAGES and res.style.shape == (4,) and res.heatmap is None
     else:
         assert list(res.timings) == ["preprocess", "decode", "postprocess"] and res.style is None
@@ -87,7 +125,7 @@ def test_alpha_and_native_mode(translators):
 
 def test_ugatit_heatmap(translators, photo):
     tr = translators["ugatit"]
-    assert not tr.has_style
+    assert not tr.capabilities.styles
     res = tr.translate(photo, "b2a")
     assert res.heatmap.shape == photo.shape[:2] and res.heatmap.dtype == np.float32
     assert 0.0 <= res.heatmap.min() and res.heatmap.max() <= 1.0 and res.heatmap.max() > 0.5

@@ -9,6 +9,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from desktop.runtime.style import RandomStyle
 from i2i_common.images import ImageWriteError, read_image
 from ui_support import install_models, make_settings, open_window
 
@@ -35,6 +36,9 @@ def test_translate_pick_a_style_and_save(qtbot, tmp_path, tiny_bundles, shared_d
     outputs = [o.image for o in tab.outputs]
     assert all(o.shape == source.shape and o.dtype == np.uint8 for o in outputs)
     assert not np.array_equal(outputs[0], outputs[1])  # different random styles, different images
+    seed, translator = tab.style_panel.seed.value(), window.session.translator
+    assert tab.count.isEnabled() and np.array_equal(  # one runtime call gives what translate() gives per style
+        outputs[3], translator.translate(source, window.session.direction, RandomStyle(seed + 3)).image)
     assert window.timing_status.text().endswith("ms/image")
 
     qtbot.mouseClick(tab.thumbs[2], Qt.MouseButton.LeftButton)  # click a style in the grid to select it
@@ -105,7 +109,7 @@ def test_drop_a_corrupt_file_and_a_model_without_style(qtbot, tmp_path, tiny_bun
 
     tab.files.setCurrentRow(1)
     qtbot.waitUntil(lambda: len(tab.outputs) == 1, timeout=20000)
-    assert not tab.style_panel.isEnabled()  # U-GAT-IT has no style
+    assert not tab.style_panel.isEnabled() and not tab.count.isEnabled()  # U-GAT-IT has no style
     assert tab.outputs[0].image.shape == read_image(good).shape
     assert tab.attention.isEnabled()  # its attention map can be shown over the output
     tab.attention.setChecked(True)
@@ -126,7 +130,7 @@ def test_tunit_offers_typical_and_reference_styles_but_no_random_draws(qtbot, tm
     tab = window.file
     tab.open_paths(_cat_images(shared_data, tmp_path, count=1))
     qtbot.waitUntil(lambda: len(tab.outputs) == 1, timeout=20000)
-    assert tab.outputs[0].label == "typical style"
+    assert tab.outputs[0].label == "typical style" and not tab.count.isEnabled()  # no random draws
 
     form = window.batch.form
     form.input_dir.setText(str(tmp_path / "in"))

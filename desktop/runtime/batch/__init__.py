@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .engine import BatchEngine, Progress
 from .guard import OutputOverInputError
-from .jobs import ItemState, JobSpec, JobState, StyleSpec
+from .jobs import ItemState, JobSpec, JobState, JobStyle
 from .store import BatchQueue, Item, Job, QueueError, default_queue_path
 
 __all__ = [
@@ -14,9 +14,9 @@ __all__ = [
     "Job",
     "JobSpec",
     "JobState",
+    "JobStyle",
     "OutputOverInputError",
     "Progress",
     "QueueError",
-    "StyleSpec",
     "default_queue_path",
 ]

@@ -31,7 +31,7 @@ STYLE_KINDS = ("random", "typical", "code", "reference", "blend")
 
 
 @dataclass(frozen=True)
-class StyleSpec:
+class JobStyle:
     """How each image of a job gets its style code.
 
     - ``random``: a fresh prior draw per image, reproducible from ``seed`` and the file's path;
@@ -72,7 +72,7 @@ class JobSpec:
     output_dir: str
     model: str  # a bundle name (installed or shipped) or a path to a bundle folder / .i2i file
     direction: str
-    style: StyleSpec = field(default_factory=StyleSpec)
+    style: JobStyle = field(default_factory=JobStyle)
     recursive: bool = False
     output_format: str = "png"
     pattern: str = "{stem}_{direction}.{ext}"
@@ -109,4 +109,4 @@ class JobSpec:
         style["codes"] = tuple(tuple(c) for c in style.get("codes", ()))
         style["weights"] = tuple(style.get("weights", ()))
         data["shard"] = tuple(data["shard"])
-        return cls(style=StyleSpec(**style), **data)
+        return cls(style=JobStyle(**style), **data)

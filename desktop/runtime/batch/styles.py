@@ -1,4 +1,4 @@
-"""Turn a job's :class:`StyleSpec` into the style source each file is translated with."""
+"""Turn a job's :class:`JobStyle` into the style source each file is translated with."""
 from __future__ import annotations
 
 import hashlib
@@ -9,14 +9,15 @@ from typing import Any
 import numpy as np
 
 from i2i_common.images import read_image
-from ..style import ExplicitStyle, MixStyle, RandomStyle, ReferenceStyle, TypicalStyle
+
+from ..style import ExplicitStyle, MixStyle, RandomStyle, ReferenceStyle, StyleSource, TypicalStyle
 from .jobs import JobSpec
 
 
 def file_seed(seed: int, rel_path: str) -> int:
     """A per-file seed derived from the job's seed and the file's relative path (stable across runs,
     machines and shards, so a resumed or sharded job draws the same style for the same file)."""
-    digest = hashlib.sha256(f"{seed}\0".encode("utf-8") + os.fsencode(rel_path)).digest()
+    digest = hashlib.sha256(f"{seed}\0".encode() + os.fsencode(rel_path)).digest()
     return int.from_bytes(digest[:4], "big")
 
 
@@ -27,10 +28,10 @@ class StylePlan:
         self._spec = spec.style
         self._fixed: Any = None
         self._random = False
-        if not translator.has_style:
+        if not translator.capabilities.styles:
             return
         kind = spec.style.kind
-        source = None
+        source: StyleSource | None = None
         if kind == "typical":
             source = TypicalStyle()
         elif kind == "code":

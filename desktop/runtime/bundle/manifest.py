@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..families import FAMILIES, FamilySpec
+from ..families import RUNTIME_FAMILIES, FamilySpec
 from .model import (MANIFEST, PRECISIONS, SCHEMA_VERSION, ArraySpec, BundleError, Direction, Domain, GraphSpec,
                     ImageSpec, SizeSpec, StyleSpec, TensorSpec, _required_graph_keys, _role_keys)
 from .text import clean_text, clean_tree
@@ -202,9 +202,9 @@ def parse_manifest(manifest: Any, where: str) -> dict[str, Any]:
         raise r.fail(f"unknown schema version {version!r} (this app reads version {SCHEMA_VERSION})")
     name = check_model_name(r.get(manifest, "name", str, "manifest"), where)
     family = r.get(manifest, "family", str, "manifest")
-    if family not in FAMILIES:
-        raise r.fail(f"unknown family {family!r} (known: {', '.join(sorted(FAMILIES))})")
-    spec = FAMILIES[family]
+    if family not in RUNTIME_FAMILIES:
+        raise r.fail(f"unknown family {family!r} (known: {', '.join(sorted(RUNTIME_FAMILIES))})")
+    spec = RUNTIME_FAMILIES[family]
 
     domains = [Domain(r.get(d, "id", str, f"domains[{i}]"),
                       clean_text(r.get(d, "name", str, f"domains[{i}]"), DOMAIN_NAME_LIMIT))

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..families import FAMILIES, FamilySpec, RoleSpec
+from ..families import RUNTIME_FAMILIES, FamilySpec, RoleSpec
 from .text import clean_text
 
 SCHEMA_VERSION = 1
@@ -123,7 +123,7 @@ class Bundle:
 
     @property
     def family_spec(self) -> FamilySpec:
-        return FAMILIES[self.family]
+        return RUNTIME_FAMILIES[self.family]
 
     @property
     def provenance(self) -> dict[str, Any]:

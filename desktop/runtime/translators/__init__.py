@@ -1,12 +1,21 @@
-"""One translator per model family, found through the registry in ``desktop/runtime/families.py``."""
+"""One translator per model family; :data:`RUNTIME_TRANSLATORS` is the explicit list (one line per family),
+its family specs are in ``desktop/runtime/families.py``."""
 from __future__ import annotations
 
 import os
 
 from ..bundle import Bundle, resolve_bundle
-from ..families import TRANSLATORS
-from . import munit, tunit, ugatit  # noqa: F401  (each module registers its family's translator)
 from .base import Content, StyledTranslator, TranslationError, TranslationResult, Translator
+from .capabilities import Capabilities, capabilities_of
+from .munit import MunitTranslator
+from .tunit import TunitTranslator
+from .ugatit import UgatitTranslator
+
+RUNTIME_TRANSLATORS: dict[str, type[Translator]] = {
+    "munit": MunitTranslator,
+    "ugatit": UgatitTranslator,
+    "tunit": TunitTranslator,
+}
 
 
 def open_translator(bundle: Bundle | str | os.PathLike, provider: str = "auto", precision: str = "fp32",
@@ -15,7 +24,8 @@ def open_translator(bundle: Bundle | str | os.PathLike, provider: str = "auto", 
     its sessions created on ``provider`` and warmed up."""
     if not isinstance(bundle, Bundle):
         bundle = resolve_bundle(bundle)
-    return TRANSLATORS[bundle.family](bundle, provider=provider, precision=precision, threads=threads)
+    return RUNTIME_TRANSLATORS[bundle.family](bundle, provider=provider, precision=precision, threads=threads)
 
 
-__all__ = ["Content", "StyledTranslator", "TranslationError", "TranslationResult", "Translator", "open_translator"]
+__all__ = ["RUNTIME_TRANSLATORS", "Capabilities", "Content", "StyledTranslator", "TranslationError",
+           "TranslationResult", "Translator", "capabilities_of", "open_translator"]

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import ClassVar, Iterator
+from typing import ClassVar
 
 import numpy as np
 import onnxruntime as ort
@@ -16,6 +17,7 @@ from ..preprocess import Mode, Prepared, from_tensor, model_size, to_tensor
 from ..providers import ProviderInfo, create_session, first_line
 from ..selftest import check_self_test
 from ..style import ExplicitStyle, MixStyle, RandomStyle, ReferenceStyle, StyleSource, TypicalStyle, mix_codes
+from .capabilities import Capabilities, capabilities_of
 
 
 class TranslationError(Exception):
@@ -77,12 +79,13 @@ class Graph:
         self._run_options.log_severity_level = 4  # a failing node is reported once, as TranslationError
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
-        feed = {name: np.ascontiguousarray(x, dtype=np.float32) for name, x in zip(self._input_names, inputs)}
+        feed = {name: np.ascontiguousarray(x, dtype=np.float32)
+                for name, x in zip(self._input_names, inputs, strict=False)}
         try:
             outputs = self.session.run(None, feed, self._run_options)
         except Exception as exc:  # noqa: BLE001
             raise TranslationError(f"{self.spec.file} failed: {first_line(exc)}") from None
-        for spec, value in zip(self.spec.outputs, outputs):
+        for spec, value in zip(self.spec.outputs, outputs, strict=False):
             if not np.isfinite(value).all():
                 raise TranslationError(f"{self.spec.file} produced NaN or infinite values in {spec.name}")
         return outputs
@@ -90,15 +93,16 @@ class Graph:
 
 class Translator:
     """Runs one bundle. Subclasses (one per family, see ``translators/__init__.py``) open their graphs
-    in :meth:`_open_graphs`, warm them up in :meth:`_warm_up` and implement :meth:`translate`."""
+    in :meth:`_open_graphs`, warm them up in :meth:`_warm_up` and implement :meth:`translate`.
+    What the model supports (styles, attention map...) is :attr:`capabilities`."""
 
     family: ClassVar[str]
-    has_style: ClassVar[bool] = False
 
     def __init__(self, bundle: Bundle, provider: str = "auto", precision: str = "fp32", threads: int | None = None):
         if precision not in PRECISIONS:
             raise ValueError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
         self.bundle = bundle
+        self.capabilities: Capabilities = capabilities_of(bundle)
         self.requested_precision = precision
         self._provider, self._threads = provider, threads
         self._graphs: dict[tuple[str, str | None, str | None], Graph] = {}
@@ -175,27 +179,43 @@ class Translator:
         """Translate a uint8 RGB/RGBA image in ``direction`` (style ignored by families without style)."""
         raise NotImplementedError
 
+    def translate_many(self, image: np.ndarray, direction: str, styles: Sequence[StyleSource | None],
+                       mode: Mode = "fit") -> list[TranslationResult]:
+        """Translate ``image`` once per style (None: a random style), in order. A model without style
+        (``capabilities.styles`` false) translates once: the list holds one result, whatever ``styles`` is."""
+        return [self.translate(image, direction, mode=mode)]
+
 
 class StyledTranslator(Translator):
     """Families whose output depends on (content, style code): the input is encoded once and decoded
     with as many styles as wanted. Subclasses supply the graph calls (``_content``, ``_generate``,
     ``_reference_code``) and the style codes the family knows (``_random_code``, ``_typical_code``)."""
 
-    has_style = True
-
     @property
     def style_dim(self) -> int:
-        return self.bundle.style.dim
+        return self.capabilities.style_dim
 
     def translate(self, image: np.ndarray, direction: str, style: StyleSource | None = None,
                   mode: Mode = "fit") -> TranslationResult:
+        return self.translate_many(image, direction, [style], mode)[0]
+
+    def translate_many(self, image: np.ndarray, direction: str, styles: Sequence[StyleSource | None],
+                       mode: Mode = "fit") -> list[TranslationResult]:
+        """The input is preprocessed and encoded once (those stages are in the first result's timings),
+        then decoded with each style."""
+        if not styles:
+            raise ValueError("no styles to translate with")
         content = self.encode_content(image, direction, mode)
-        timings: dict[str, float] = {}
-        with timed(timings, "style"):
-            code = self.style_code(style if style is not None else RandomStyle(), direction)
-        result = self.decode(content, code)
-        result.timings = {**content.timings, **timings, **result.timings}
-        return result
+        results = []
+        for style in styles:
+            timings: dict[str, float] = {}
+            with timed(timings, "style"):
+                code = self.style_code(style if style is not None else RandomStyle(), direction)
+            result = self.decode(content, code)
+            result.timings = {**timings, **result.timings}
+            results.append(result)
+        results[0].timings = {**content.timings, **results[0].timings}
+        return results
 
     def encode_content(self, image: np.ndarray, direction: str, mode: Mode = "fit") -> Content:
         """Preprocess and encode ``image`` once for ``direction``; decode it with :meth:`decode`."""

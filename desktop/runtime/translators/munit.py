@@ -4,12 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..bundle import Direction
-from ..families import register_translator
 from ..style import sample_prior
 from .base import StyledTranslator
 
 
-@register_translator("munit")
 class MunitTranslator(StyledTranslator):
     """a->b is ``decoder_b(content_encoder_a(x), s)``; ``s`` from N(0, I), ``style_encoder_b`` or a mix."""
 

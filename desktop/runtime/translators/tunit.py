@@ -4,11 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..bundle import Direction
-from ..families import register_translator
 from .base import StyledTranslator
 
 
-@register_translator("tunit")
 class TunitTranslator(StyledTranslator):
     """Translating towards cluster k uses the cluster's mean code or a reference image's code.
 

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..families import register_translator
 from ..preprocess import Mode, from_tensor, heatmap_to_image_size
 from ..style import StyleSource
 from .base import TranslationResult, Translator, timed
 
 
-@register_translator("ugatit")
 class UgatitTranslator(Translator):
     """No style: ``style`` is ignored and ``res.style`` is None; ``res.heatmap`` is the attention map."""
 
