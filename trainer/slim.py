@@ -14,9 +14,10 @@ from typing import Any
 
 import torch
 
-from . import checkpoint as ckpt_io
 from i2i_common.atomic import atomic_open
-from .families import family_class
+
+from . import checkpoint as ckpt_io
+from .config import family_class
 
 KEPT_KEYS = ("format", "family", "iteration", "config", "data", "training")
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from trainer.config import load_config, shipped_configs
-from trainer.loop import resolve_config
+from trainer.config import load_config, resolve_config, shipped_configs
 
 SNAPSHOT = json.loads((Path(__file__).parent / "snapshots" / "resolved_configs.json").read_text(encoding="utf-8"))
 
