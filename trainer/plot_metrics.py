@@ -81,6 +81,7 @@ def plot_metrics(csv_path: Path, out: Path, smooth: int = 100) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: plot RUN's metrics.csv; exit status 2 when there is none."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="run folder holding metrics.csv (or the CSV itself)")
     parser.add_argument("--out", type=Path, help="PNG to write (default: RUN/losses.png)")
