@@ -13,7 +13,7 @@ import torch
 
 from trainer import checkpoint as ckpt_io
 from trainer.config import ConfigError
-from trainer.loop import resolve_config
+from trainer.config import resolve_config
 
 from .onnx_export import ExportError
 

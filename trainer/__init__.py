@@ -1,0 +1,1 @@
+"""The PyTorch trainer (``i2i-train``): configs, the family-neutral loop, the families, their data and models."""

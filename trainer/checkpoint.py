@@ -17,6 +17,7 @@ CHECKPOINT_RE = re.compile(r"^ckpt_(\d+)\.pt$")
 
 
 def checkpoint_path(folder: Path, iteration: int) -> Path:
+    """``folder/ckpt_{iteration:08d}.pt``."""
     return Path(folder) / f"ckpt_{iteration:08d}.pt"
 
 
@@ -30,6 +31,7 @@ def list_checkpoints(folder: Path) -> list[Path]:
 
 
 def latest_checkpoint(folder: Path) -> Path | None:
+    """The highest-iteration checkpoint of ``folder``, or None."""
     found = list_checkpoints(folder)
     return found[-1] if found else None
 

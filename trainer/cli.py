@@ -18,6 +18,7 @@ from .data import DatasetError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``i2i-train`` argument parser."""
     parser = argparse.ArgumentParser(prog="i2i-train", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     shipped = ", ".join(shipped_configs())
@@ -47,6 +48,7 @@ def check_out_folder(out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``i2i-train``; exit status 0 finished, 130 interrupted, 2 bad config or data, 1 I/O error."""
     args = build_parser().parse_args(argv)
     from .loop import train  # after argument parsing: --help stays fast
 

@@ -1,4 +1,5 @@
-"""TOML configs: load (tomllib), override from the command line (``train.lr=2e-4``), write back.
+"""TOML configs: load (tomllib), override from the command line (``train.lr=2e-4``), write back, and resolve
+against the loop's generic defaults and those the config's family declares.
 
 A bare config name (``munit_cpu.toml`` or ``munit_cpu``) that is not an existing file resolves to the
 configs shipped in ``trainer/configs/``.
@@ -8,10 +9,20 @@ from __future__ import annotations
 import copy
 import math
 import tomllib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
+
+from .families import TRAINING_FAMILIES, TrainingFamily
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+# what every family's run has; a family adds (or overrides) entries with its data_defaults / train_defaults
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "iterations": 1_000_000, "batch_size": 1, "lr": 1e-4, "beta1": 0.5, "beta2": 0.999, "weight_decay": 1e-4,
+    "seed": 1, "ema": 0.0, "amp": "none", "channels_last": False,
+    "log_every": 10, "sample_every": 10_000, "checkpoint_every": 10_000, "keep_checkpoints": 3, "sample_rows": 6,
+}
+DATA_DEFAULTS: dict[str, Any] = {"load_size": 256, "size": 256, "flip": True, "domain_names": [], "workers": 4}
 
 
 class ConfigError(ValueError):
@@ -133,3 +144,28 @@ def merged(defaults: Mapping[str, Any], config: Mapping[str, Any], where: str = 
             raise ConfigError(f"{name} = {value!r}: expected {_KIND_NAMES[type(out[key])]}")
         out[key] = copy.deepcopy(value)
     return out
+
+
+def family_class(name: str) -> type[TrainingFamily]:
+    """The training family registered as ``name``; a clear error listing the known ones otherwise."""
+    if name not in TRAINING_FAMILIES:
+        raise ConfigError(f"unknown model family {name!r} (known: {', '.join(sorted(TRAINING_FAMILIES))})")
+    return TRAINING_FAMILIES[name]
+
+
+def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` completed with the loop's and its family's defaults; unknown keys are an error."""
+    family = family_class(config.get("model", {}).get("family", ""))
+    defaults = {"model": {"family": family.name, **family.model_defaults},
+                "data": {**DATA_DEFAULTS, **family.data_defaults},
+                "train": {**TRAIN_DEFAULTS, **family.train_defaults}, "loss": dict(family.loss_defaults)}
+    unknown = [f"{table}.{key}" for table, values in config.items() for key in values
+               if table not in defaults or key not in defaults[table]] \
+        if all(isinstance(v, Mapping) for v in config.values()) else ["(top-level values outside a table)"]
+    if unknown:
+        raise ConfigError(f"unknown config keys: {', '.join(sorted(unknown))}")
+    resolved = merged(defaults, config)
+    data = resolved["data"]
+    if data["size"] > data["load_size"]:
+        raise ConfigError(f"data.size ({data['size']}) must not exceed data.load_size ({data['load_size']})")
+    return resolved

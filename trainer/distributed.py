@@ -10,16 +10,20 @@ import torch.distributed as dist
 
 @dataclass(frozen=True)
 class DistInfo:
+    """This process's place in a torchrun job (a single process by default)."""
+
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
 
     @property
     def enabled(self) -> bool:
+        """Whether more than one process trains (DDP)."""
         return self.world_size > 1
 
     @property
     def is_main(self) -> bool:
+        """Rank 0: the process that logs, samples and saves."""
         return self.rank == 0
 
 

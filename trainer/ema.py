@@ -16,6 +16,7 @@ class Ema:
 
     @torch.no_grad()
     def update(self, module: nn.Module) -> None:
+        """Move the average towards ``module``'s current weights (floating-point entries only)."""
         pairs = [(e, c) for e, c in zip(self.module.state_dict().values(), module.state_dict().values())
                  if e.is_floating_point()]
         torch._foreach_lerp_([e for e, _ in pairs], [c.detach() for _, c in pairs], 1.0 - self.decay)

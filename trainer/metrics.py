@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping
 
 from i2i_common.atomic import atomic_open
+
+# what the loop logs after the family's own values: the first optimizer's learning rate, the speed
+LOOP_LOGGED_VALUES = ("lr", "it_per_s")
 
 
 def read_metrics(path: Path) -> list[dict[str, float]]:
@@ -15,17 +18,23 @@ def read_metrics(path: Path) -> list[dict[str, float]]:
 
 
 class MetricsLog:
-    """Appends ``iteration, name...`` rows to ``metrics.csv`` and mirrors them to TensorBoard.
+    """Appends ``iteration, column...`` rows to ``metrics.csv`` and mirrors them to TensorBoard.
 
-    When a run resumes at iteration N, rows logged after N (by the interrupted run) are dropped first,
-    so the CSV holds exactly one history.
+    The columns are declared up front (the family's logged values and the loop's own), so the header is the
+    same whatever the first row holds; a value outside them is an error. When a run resumes at iteration N,
+    rows logged after N (by the interrupted run) are dropped first, so the CSV holds exactly one history,
+    under the header it was started with.
     """
 
-    def __init__(self, run: Path, resume_iteration: int, tensorboard: bool = True):
+    def __init__(self, run: Path, resume_iteration: int, columns: Sequence[str], tensorboard: bool = True):
         self.path = Path(run) / "metrics.csv"
-        self.fields: list[str] | None = None
+        self.columns = list(columns)
+        self.fields = ["iteration", *self.columns]
         if self.path.exists():
             self._truncate_after(resume_iteration)
+        else:
+            with open(self.path, "w", newline="", encoding="utf-8") as handle:
+                csv.DictWriter(handle, self.fields).writeheader()
         self.writer = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
@@ -43,10 +52,10 @@ class MetricsLog:
             writer.writerows(rows)
 
     def log(self, iteration: int, scalars: Mapping[str, float]) -> None:
-        if self.fields is None:
-            self.fields = ["iteration", *scalars]
-            with open(self.path, "w", newline="", encoding="utf-8") as handle:
-                csv.DictWriter(handle, self.fields).writeheader()
+        """One row: ``scalars`` by column name (a column left out stays empty)."""
+        undeclared = sorted(set(scalars) - set(self.columns))
+        if undeclared:
+            raise ValueError(f"logged values {undeclared} are not among the declared columns {self.columns}")
         with open(self.path, "a", newline="", encoding="utf-8") as handle:
             csv.DictWriter(handle, self.fields, extrasaction="ignore").writerow(
                 {"iteration": iteration, **{k: repr(float(v)) for k, v in scalars.items()}})
@@ -55,5 +64,6 @@ class MetricsLog:
                 self.writer.add_scalar(name, value, iteration)
 
     def close(self) -> None:
+        """Flush and close the TensorBoard writer."""
         if self.writer is not None:
             self.writer.close()

@@ -1,5 +1,8 @@
 """Plot the loss curves of a run's ``metrics.csv`` to a PNG (raw values faint, moving average solid).
 
+The panels are those the run's family declares (``plot_panels``, found through the ``config.toml`` beside
+the CSV); without one, every logged value of the family goes into one panel.
+
     python -m trainer.plot_metrics runs/NAME            # writes runs/NAME/losses.png
     python -m trainer.plot_metrics runs/NAME --out docs/figures/losses.png --smooth 200
 """
@@ -7,19 +10,31 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from i2i_common.atomic import atomic_open
-from .metrics import read_metrics
 
-# panels: title -> series (those missing from the CSV are left out)
-PANELS = {
-    "adversarial": ["dis_total", "gen_adv"],
-    "reconstruction (L1, unweighted)": ["recon_x", "recon_s", "recon_c", "recon_cyc"],
-    "generator total (weighted)": ["gen_total"],
-}
+from .config import ConfigError, family_class, load_config
+from .metrics import LOOP_LOGGED_VALUES, read_metrics
+
+
+def panels_for(csv_path: Path, columns: Sequence[str]) -> dict[str, list[str]]:
+    """Panel title -> the series of ``columns`` it shows: the family's ``plot_panels`` when the run's
+    ``config.toml`` names one that declares them, else one ``losses`` panel of every non-loop column."""
+    panels: dict[str, Sequence[str]] = {}
+    config_path = Path(csv_path).parent / "config.toml"
+    if config_path.is_file():
+        try:
+            panels = family_class(load_config(config_path).get("model", {}).get("family", "")).plot_panels
+        except ConfigError:
+            panels = {}
+    if not panels:
+        panels = {"losses": [c for c in columns if c != "iteration" and c not in LOOP_LOGGED_VALUES]}
+    chosen = {title: [s for s in series if s in columns] for title, series in panels.items()}
+    return {title: series for title, series in chosen.items() if series}
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -41,10 +56,11 @@ def plot_metrics(csv_path: Path, out: Path, smooth: int = 100) -> Path:
     if not rows:
         raise ValueError(f"{csv_path} has no rows yet")
     iterations = np.array([r["iteration"] for r in rows])
-    panels = {t: [s for s in series if s in rows[0]] for t, series in PANELS.items()}
-    panels = {t: s for t, s in panels.items() if s}
+    panels = panels_for(csv_path, list(rows[0]))
+    if not panels:
+        raise ValueError(f"{csv_path} has no values to plot")
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
-    for ax, (title, series) in zip(axes[0], panels.items()):
+    for ax, (title, series) in zip(axes[0], panels.items(), strict=True):
         for name in series:
             values = np.array([r[name] for r in rows])
             line, = ax.plot(iterations, moving_average(values, smooth), label=name, linewidth=1.5)
@@ -65,6 +81,7 @@ def plot_metrics(csv_path: Path, out: Path, smooth: int = 100) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: plot RUN's metrics.csv; exit status 2 when there is none."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="run folder holding metrics.csv (or the CSV itself)")
     parser.add_argument("--out", type=Path, help="PNG to write (default: RUN/losses.png)")

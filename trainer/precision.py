@@ -23,6 +23,7 @@ class Precision:
         self.use_scaler = amp == "fp16"
 
     def autocast(self) -> contextlib.AbstractContextManager:
+        """The autocast context for forward passes (a no-op without amp)."""
         if self.dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
@@ -39,8 +40,10 @@ class Precision:
         scaler.update()
 
     def state_dict(self) -> dict[str, Any]:
+        """The GradScaler states by optimizer name (empty unless fp16)."""
         return {name: scaler.state_dict() for name, scaler in self.scalers.items()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
         for name, scaler_state in state.items():
             self.scalers.setdefault(name, torch.amp.GradScaler(self.device.type)).load_state_dict(scaler_state)

@@ -14,9 +14,10 @@ from typing import Any
 
 import torch
 
-from . import checkpoint as ckpt_io
 from i2i_common.atomic import atomic_open
-from .families import family_class
+
+from . import checkpoint as ckpt_io
+from .config import family_class
 
 KEPT_KEYS = ("format", "family", "iteration", "config", "data", "training")
 
@@ -30,6 +31,7 @@ def slim_checkpoint(ckpt: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: write the slim checkpoint; exit status 2 on an unusable source or target."""
     parser = argparse.ArgumentParser(prog="python -m trainer.slim", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("source", type=Path, help="a run folder (its newest checkpoint) or a checkpoint file")

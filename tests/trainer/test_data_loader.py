@@ -8,9 +8,22 @@ import numpy as np
 import pytest
 import torch
 
-from trainer.data import (DatasetError, SkipReport, UnpairedDataset, eval_transform, find_layout, fixed_images,
-                          load_rgb, to_tensor, to_uint8, train_loader, train_transform)
-from trainer.data.dataset import ShardedInfiniteSampler
+from trainer.data import (
+    DatasetError,
+    ShortSideCrop,
+    SkipReport,
+    StreamPosition,
+    UnpairedDataset,
+    eval_transform,
+    find_layout,
+    fixed_images,
+    load_rgb,
+    to_tensor,
+    to_uint8,
+    train_transform,
+    unpaired_data,
+)
+from trainer.data.stream import ShardedInfiniteSampler
 
 
 def test_transforms_shapes_range_and_determinism(tiny_cat2dog):
@@ -39,18 +52,18 @@ def test_non_square_image_resizes_short_side(tmp_path):
 
 def test_dataset_order_depends_only_on_position(tiny_cat2dog):
     domains = find_layout(tiny_cat2dog).domains
-    ds = UnpairedDataset(domains, 36, 32, True, seed=5)
+    ds = UnpairedDataset(domains, ShortSideCrop(36, 32, True), seed=5)
     first = ds[7]["images"]
-    again = UnpairedDataset(domains, 36, 32, True, seed=5)[7]["images"]
-    for x, y in zip(first, again):
+    again = UnpairedDataset(domains, ShortSideCrop(36, 32, True), seed=5)[7]["images"]
+    for x, y in zip(first, again, strict=True):
         torch.testing.assert_close(x, y)
-    other_seed = UnpairedDataset(domains, 36, 32, True, seed=6)[7]["images"]
-    assert not all(torch.equal(x, y) for x, y in zip(first, other_seed))
+    other_seed = UnpairedDataset(domains, ShortSideCrop(36, 32, True), seed=6)[7]["images"]
+    assert not all(torch.equal(x, y) for x, y in zip(first, other_seed, strict=True))
 
 
 def test_each_epoch_visits_every_image(tiny_cat2dog):
     domains = find_layout(tiny_cat2dog).domains
-    ds = UnpairedDataset(domains, 32, 32, False, seed=1)
+    ds = UnpairedDataset(domains, ShortSideCrop(32, 32, False), seed=1)
     for epoch in range(2):
         seen = {tuple(ds[p]["images"][0][:, 16, 16].tolist()) for p in range(4 * epoch, 4 * epoch + 4)}
         assert len(seen) == 4
@@ -63,13 +76,28 @@ def test_sampler_shards_positions_by_rank():
     assert take(ShardedInfiniteSampler(3, 1, 2))[0] == 7  # resumed after 3 samples
 
 
-def test_loader_batches_with_a_worker(tiny_cat2dog):
+def test_unpaired_recipe_batches_with_a_worker(tiny_cat2dog):
     layout = find_layout(tiny_cat2dog)
-    cfg = {"load_size": 36, "size": 32, "flip": True, "workers": 1}
-    batch = next(iter(train_loader(layout.domains, cfg, batch_size=3, seed=1, start=0)))
+    config = {"data": {"load_size": 36, "size": 32, "flip": True, "workers": 1}, "train": {"sample_rows": 3}}
+    data = unpaired_data(layout, config, StreamPosition(batch_size=3, seed=1), domains=2)
+    batch = next(iter(data.batches))
     assert [tuple(x.shape) for x in batch["images"]] == [(3, 3, 32, 32), (3, 3, 32, 32)]
-    direct = UnpairedDataset(layout.domains, 36, 32, True, seed=1)[0]["images"][1]
+    direct = UnpairedDataset(layout.domains, ShortSideCrop(36, 32, True), seed=1)[0]["images"][1]
     torch.testing.assert_close(batch["images"][1][0], direct)  # workers do not change the data
+    # fixed samples: the test images (2 per domain here), centre-cropped as the exporter's calibration images
+    assert [tuple(x.shape) for x in data.fixed] == [(2, 3, 32, 32), (2, 3, 32, 32)]
+    torch.testing.assert_close(data.fixed[1], fixed_images(layout.domains[1].test, 3, 36, 32))
+    assert data.record == {"dataset": "cat2dog", "layout": "ab", "images": {"a": 4, "b": 4},
+                           "domains": {"a": "cat", "b": "dog"}}
+    resumed = unpaired_data(layout, config, StreamPosition(batch_size=3, seed=1, start=3), domains=2)
+    torch.testing.assert_close(next(iter(resumed.batches))["images"][0][0],
+                               UnpairedDataset(layout.domains, ShortSideCrop(36, 32, True), seed=1)[3]["images"][0])
+
+
+def test_unpaired_recipe_checks_the_domain_count(tiny_cat2dog):
+    config = {"data": {"load_size": 36, "size": 32, "flip": True, "workers": 0}, "train": {"sample_rows": 1}}
+    with pytest.raises(DatasetError, match="needs 3 domain"):
+        unpaired_data(find_layout(tiny_cat2dog), config, StreamPosition(batch_size=1, seed=1), domains=3)
 
 
 def test_corrupt_file_is_skipped_named_and_counted(tiny_cat2dog):
@@ -77,7 +105,7 @@ def test_corrupt_file_is_skipped_named_and_counted(tiny_cat2dog):
     good = next((tiny_cat2dog / "trainA").glob("flickr*.jpg"))
     bad.write_bytes(good.read_bytes()[:3000])  # truncated JPEG
     (tiny_cat2dog / "trainA" / "zzz_garbage.png").write_bytes(b"this is not a png")
-    ds = UnpairedDataset(find_layout(tiny_cat2dog).domains, 36, 32, True, seed=1)
+    ds = UnpairedDataset(find_layout(tiny_cat2dog).domains, ShortSideCrop(36, 32, True), seed=1)
     skipped = sorted({p for pos in range(len(ds)) for p in ds[pos]["skipped"]})
     assert [Path(p).name for p in skipped] == ["broken.jpg", "zzz_garbage.png"]
     report = SkipReport()
@@ -91,7 +119,7 @@ def test_corrupt_file_is_skipped_named_and_counted(tiny_cat2dog):
 def test_all_files_corrupt_is_an_error(tmp_path, tiny_cat2dog):
     for path in (tiny_cat2dog / "trainB").iterdir():
         path.write_bytes(b"garbage")
-    ds = UnpairedDataset(find_layout(tiny_cat2dog).domains, 36, 32, True, seed=1)
+    ds = UnpairedDataset(find_layout(tiny_cat2dog).domains, ShortSideCrop(36, 32, True), seed=1)
     with pytest.raises(DatasetError, match="no readable image"):
         ds[0]
 

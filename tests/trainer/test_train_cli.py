@@ -116,7 +116,7 @@ def test_help_lists_every_shipped_config(tmp_path, monkeypatch):
 
 
 def test_every_shipped_config_passes_the_type_checks():
-    from trainer.loop import resolve_config
+    from trainer.config import resolve_config
 
     for name in shipped_configs():
         resolve_config(load_config(name))

@@ -101,8 +101,7 @@ def test_config_errors_are_clear(tmp_path):
 
 
 def test_resolve_config_fills_defaults_and_rejects_typos():
-    from trainer.config import ConfigError
-    from trainer.loop import resolve_config
+    from trainer.config import ConfigError, resolve_config
 
     resolved = resolve_config({"model": {"family": "munit"}})
     assert resolved["train"]["lr"] == 1e-4 and resolved["model"]["dim"] == 64 and resolved["loss"]["recon_x_w"] == 10

@@ -1,8 +1,12 @@
-"""Training data: dataset layouts, OpenCV/numpy transforms, an exactly-resumable unpaired loader."""
-from .dataset import SkipReport, UnpairedDataset, fixed_images, train_loader
+"""Training data: transforms, the stream contract between a family's recipe and the loop, and the recipes
+(:func:`unpaired_data`: one image per domain per sample, MUNIT's)."""
 from i2i_common.datasets import DatasetError, DatasetLayout, ImageDomain, find_layout, require_domains
-from .transforms import eval_transform, load_rgb, to_tensor, to_uint8, train_transform
 
-__all__ = ["DatasetError", "DatasetLayout", "ImageDomain", "SkipReport", "UnpairedDataset", "eval_transform",
-           "find_layout", "fixed_images", "load_rgb", "require_domains", "to_tensor", "to_uint8",
-           "train_loader", "train_transform"]
+from .stream import SkipReport, StreamPosition, TrainingData, endless_loader, first_readable
+from .transforms import ImageTransform, ShortSideCrop, eval_transform, load_rgb, to_tensor, to_uint8, train_transform
+from .unpaired import UnpairedDataset, fixed_images, unpaired_data
+
+__all__ = ["DatasetError", "DatasetLayout", "ImageDomain", "ImageTransform", "ShortSideCrop", "SkipReport",
+           "StreamPosition", "TrainingData", "UnpairedDataset", "endless_loader", "eval_transform", "find_layout",
+           "first_readable", "fixed_images", "load_rgb", "require_domains", "to_tensor", "to_uint8",
+           "train_transform", "unpaired_data"]

@@ -1,7 +1,10 @@
 """Image decoding and augmentation with OpenCV/numpy: short-side resize, crop, flip, [-1, 1] tensors."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -56,3 +59,34 @@ def train_transform(image: np.ndarray, load_size: int, size: int, flip: bool,
     if flip and rng.random() < 0.5:
         image = image[:, ::-1]
     return to_tensor(image)
+
+
+class ImageTransform(Protocol):
+    """A recipe's image pipeline: random ``train`` augmentation and the deterministic ``eval`` transform."""
+
+    def train(self, image: np.ndarray, rng: np.random.Generator) -> torch.Tensor: ...
+
+    def eval(self, image: np.ndarray) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class ShortSideCrop:
+    """MUNIT's pipeline: short side to ``load_size``, a ``size`` crop (random + flip for training, centred
+    for eval). Picklable, so DataLoader workers get it under any start method."""
+
+    load_size: int
+    size: int
+    flip: bool = True
+
+    @classmethod
+    def from_config(cls, data_cfg: Mapping[str, Any]) -> ShortSideCrop:
+        """From a resolved ``[data]`` table (``load_size``, ``size``, ``flip``)."""
+        return cls(int(data_cfg["load_size"]), int(data_cfg["size"]), bool(data_cfg["flip"]))
+
+    def train(self, image: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        """:func:`train_transform` with these settings."""
+        return train_transform(image, self.load_size, self.size, self.flip, rng)
+
+    def eval(self, image: np.ndarray) -> torch.Tensor:
+        """:func:`eval_transform` with these settings."""
+        return eval_transform(image, self.load_size, self.size)

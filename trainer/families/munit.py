@@ -5,20 +5,33 @@ Generator loss = gan_w * adversarial + recon_x_w * image reconstruction + recon_
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from i2i_common.datasets import DatasetLayout
+
+from ..data import StreamPosition, TrainingData, unpaired_data
 from ..ema import Ema
 from ..losses import gan_loss
 from ..models.munit import MODEL_DEFAULTS, MunitGenerator, build_discriminator, build_generator
-from .base import Runtime, TrainingFamily
+from .base import Placement, TrainingFamily
 
 LOSS_DEFAULTS = {"gan_type": "lsgan", "gan_w": 1.0, "recon_x_w": 10.0, "recon_s_w": 1.0, "recon_c_w": 1.0,
                  "recon_x_cyc_w": 0.0}
+# the paper's step decay (lr x 0.5 every 100k iterations) and the random-style columns of the sample grid
+TRAIN_DEFAULTS = {"lr_step": 100_000, "lr_gamma": 0.5, "sample_styles": 3}
+# every loss is the sum over the two domains; recon_cyc only when loss.recon_x_cyc_w > 0
+LOGGED_VALUES = ("dis_total", "gen_total", "gen_adv", "recon_x", "recon_s", "recon_c")
+PLOT_PANELS = {
+    "adversarial": ("dis_total", "gen_adv"),
+    "reconstruction (L1, unweighted)": ("recon_x", "recon_s", "recon_c", "recon_cyc"),
+    "generator total (weighted)": ("gen_total",),
+}
 
 
 class _GeneratorPair(nn.Module):
@@ -62,19 +75,28 @@ class MunitFamily(TrainingFamily):
     generator_names = ("gen_a", "gen_b")
     loss_defaults = LOSS_DEFAULTS
     model_defaults = MODEL_DEFAULTS
+    train_defaults = TRAIN_DEFAULTS
+    progress_keys = ("dis_total", "gen_total", "recon_x")
+    plot_panels = PLOT_PANELS
 
-    def __init__(self, config: Mapping[str, Any], runtime: Runtime):
-        self.runtime = runtime
+    @classmethod
+    def make_data(cls, layout: DatasetLayout, config: Mapping[str, Any], position: StreamPosition) -> TrainingData:
+        """The unpaired recipe: one image of each domain per sample (short side, random crop, flip)."""
+        return unpaired_data(layout, config, position, cls.num_domains)
+
+    def __init__(self, config: Mapping[str, Any], placement: Placement):
+        self.placement = placement
         self.loss_cfg = config["loss"]
+        self._logged = LOGGED_VALUES + (("recon_cyc",) if self.loss_cfg["recon_x_cyc_w"] > 0 else ())
         self.gan = gan_loss(self.loss_cfg["gan_type"])
         model_cfg, train = config["model"], config["train"]
         self.style_dim = int(model_cfg["style_dim"])
-        self.gen_a, self.gen_b = (runtime.place(build_generator(model_cfg)) for _ in range(2))
-        self.dis_a, self.dis_b = (runtime.place(build_discriminator(model_cfg)) for _ in range(2))
+        self.gen_a, self.gen_b = (placement.place(build_generator(model_cfg)) for _ in range(2))
+        self.dis_a, self.dis_b = (placement.place(build_discriminator(model_cfg)) for _ in range(2))
         self.gen_pair: nn.Module = _GeneratorPair(self.gen_a, self.gen_b)
         self.dis_pair: nn.Module = _DiscriminatorPair(self.dis_a, self.dis_b)
-        if runtime.distributed:
-            ids = [runtime.device.index] if runtime.device.type == "cuda" else None
+        if placement.distributed:
+            ids = [placement.device.index] if placement.device.type == "cuda" else None
             self.gen_pair = DistributedDataParallel(self.gen_pair, device_ids=ids)
             self.dis_pair = DistributedDataParallel(self.dis_pair, device_ids=ids)
 
@@ -93,6 +115,10 @@ class MunitFamily(TrainingFamily):
         styles = torch.Generator().manual_seed(int(train["seed"]))
         self.sample_styles = torch.randn(int(train["sample_styles"]), self.style_dim, generator=styles)
 
+    @property
+    def logged_values(self) -> tuple[str, ...]:
+        return self._logged
+
     # ---- state
     def models(self) -> dict[str, nn.Module]:
         return {"gen_a": self.gen_a, "gen_b": self.gen_b, "dis_a": self.dis_a, "dis_b": self.dis_b}
@@ -108,21 +134,21 @@ class MunitFamily(TrainingFamily):
 
     # ---- training
     def _random_styles(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        device = self.runtime.device
+        device = self.placement.device
         return (torch.randn(batch, self.style_dim, device=device),
                 torch.randn(batch, self.style_dim, device=device))
 
     def _dis_update(self, x_a: torch.Tensor, x_b: torch.Tensor) -> torch.Tensor:
         self.dis_opt.zero_grad(set_to_none=True)
         s_a, s_b = self._random_styles(x_a.shape[0])
-        with torch.no_grad(), self.runtime.precision.autocast():
+        with torch.no_grad(), self.placement.precision.autocast():
             x_ba = self.gen_a.decode(self.gen_b.content_encoder(x_b), s_a)
             x_ab = self.gen_b.decode(self.gen_a.content_encoder(x_a), s_b)
-        with self.runtime.precision.autocast():
+        with self.placement.precision.autocast():
             fake_a, real_a, fake_b, real_b = self.dis_pair(x_a, x_ba.detach(), x_b, x_ab.detach())
             loss = self.loss_cfg["gan_w"] * (self.gan.discriminator(fake_a, real_a)
                                              + self.gan.discriminator(fake_b, real_b))
-        self.runtime.precision.step("dis", loss, self.dis_opt)
+        self.placement.precision.step("dis", loss, self.dis_opt)
         return loss
 
     def _gen_update(self, x_a: torch.Tensor, x_b: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -132,7 +158,7 @@ class MunitFamily(TrainingFamily):
         cycle = w["recon_x_cyc_w"] > 0
         for dis in (self.dis_a, self.dis_b):
             dis.requires_grad_(False)
-        with self.runtime.precision.autocast():
+        with self.placement.precision.autocast():
             o = self.gen_pair(x_a, x_b, s_a, s_b, cycle)
             terms = {
                 "gen_adv": self.gan.generator(self.dis_a(o["x_ba"])) + self.gan.generator(self.dis_b(o["x_ab"])),
@@ -145,7 +171,7 @@ class MunitFamily(TrainingFamily):
             weights = {"gen_adv": w["gan_w"], "recon_x": w["recon_x_w"], "recon_s": w["recon_s_w"],
                        "recon_c": w["recon_c_w"], "recon_cyc": w["recon_x_cyc_w"]}
             total = sum(weights[k] * v.float() for k, v in terms.items())
-        self.runtime.precision.step("gen", total, self.gen_opt)
+        self.placement.precision.step("gen", total, self.gen_opt)
         for dis in (self.dis_a, self.dis_b):
             dis.requires_grad_(True)
         return {"gen_total": total, **terms}
@@ -159,7 +185,7 @@ class MunitFamily(TrainingFamily):
         for name, ema in self.ema.items():
             ema.update(getattr(self, name))
         values = torch.stack([dis_loss.detach().float()] + [v.detach().float() for v in gen_terms.values()])
-        return dict(zip(["dis_total", *gen_terms], values.tolist()))
+        return dict(zip(["dis_total", *gen_terms], values.tolist(), strict=True))
 
     # ---- samples
     @torch.no_grad()
@@ -167,7 +193,7 @@ class MunitFamily(TrainingFamily):
         """Per direction, one row per fixed input: input | reconstruction | translations with the fixed
         random styles | reference image (from the target domain) | translation with its style."""
         gens = self.ema_models() or {"gen_a": self.gen_a, "gen_b": self.gen_b}
-        device = self.runtime.device
+        device = self.placement.device
         x_a, x_b = (x.to(device) for x in fixed)
         blocks = []
         for x, ref, src, dst in ((x_a, x_b, gens["gen_a"], gens["gen_b"]), (x_b, x_a, gens["gen_b"], gens["gen_a"])):
@@ -178,7 +204,7 @@ class MunitFamily(TrainingFamily):
             for s in self.sample_styles.to(device):
                 columns.append(dst.decode(content, s.expand(n, -1)))
             columns += [ref, dst.decode(content, dst.style_encoder(ref))]
-            rows = torch.cat([torch.cat(list(row), dim=2) for row in zip(*columns)], dim=1)
+            rows = torch.cat([torch.cat(list(row), dim=2) for row in zip(*columns, strict=True)], dim=1)
             blocks.append(rows)
         gap = torch.ones(3, 4, blocks[0].shape[2], device=device)
         return torch.cat([blocks[0], gap, blocks[1]], dim=1).float().cpu()
