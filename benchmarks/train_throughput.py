@@ -20,10 +20,9 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from trainer.config import load_config
+from trainer.config import family_class, load_config, resolve_config
 from trainer.distributed import pick_device
-from trainer.families import Runtime, family_class
-from trainer.loop import resolve_config
+from trainer.families import Placement
 from trainer.precision import Precision
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -62,7 +61,7 @@ def measure(config_name: str, size: int, device: torch.device, amp: str, seconds
         overrides.append(f"train.batch_size={batch}")
     config = resolve_config(load_config(config_name, overrides))
     torch.manual_seed(0)
-    family = family_class(config["model"]["family"])(config, Runtime(device, Precision(amp, device)))
+    family = family_class(config["model"]["family"])(config, Placement(device, Precision(amp, device)))
     batch_size = config["train"]["batch_size"]
     images = [torch.rand(batch_size, 3, size, size, device=device) * 2 - 1 for _ in range(family.num_domains)]
     family.train_step(images)
