@@ -26,11 +26,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from pipeline import pick_bundle  # noqa: E402
+
 from desktop.runtime.frames import VideoFileSource  # noqa: E402
 from desktop.runtime.live import LivePipeline  # noqa: E402
 from desktop.runtime.style import RandomStyle  # noqa: E402
 from desktop.runtime.translators import open_translator  # noqa: E402
-from pipeline import pick_bundle  # noqa: E402
 
 SAMPLE_EVERY_S = 10.0
 

@@ -29,10 +29,10 @@ sys.path.insert(0, str(REPO))
 
 from desktop.runtime.batch import BatchEngine, BatchQueue, JobSpec, JobStyle  # noqa: E402
 from desktop.runtime.bundle import find_bundles, resolve_bundle  # noqa: E402
-from i2i_common.images import read_image  # noqa: E402
 from desktop.runtime.live import LivePipeline  # noqa: E402
 from desktop.runtime.style import ExplicitStyle, RandomStyle  # noqa: E402
 from desktop.runtime.translators import open_translator  # noqa: E402
+from i2i_common.images import read_image  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "cat2dog" / "testA"
 

@@ -14,7 +14,7 @@ import argparse
 import json
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['gflop_per_step']:.1f} | {r['achieved_gflop_s']:.1f} | {100 * r['share_of_peak']:.1f}% |")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"train_throughput_{device.type}_{args.amp}.json"
-    out.write_text(json.dumps({"created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    out.write_text(json.dumps({"created": datetime.now(UTC).isoformat(timespec="seconds"),
                                "device": device.type, "device_name": name, "threads": torch.get_num_threads(),
                                "amp": args.amp, "peak_gflop_s": peak / 1e9, "torch": torch.__version__,
                                "rows": rows}, indent=2), encoding="utf-8")

@@ -14,9 +14,9 @@ import json
 import logging
 import pickle
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -25,8 +25,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from desktop.runtime.paths import cache_dir
-from i2i_common.atomic import write_bytes
 from evaluation.data import DomainFolders, EvalDataError, load_stack, resize_square
+from i2i_common.atomic import write_bytes
 
 log = logging.getLogger(__name__)
 

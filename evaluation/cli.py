@@ -17,15 +17,21 @@ from pathlib import Path
 import torch
 
 from desktop.runtime.bundle import PRECISIONS, BundleError, resolve_bundle
-from i2i_common.images import ImageWriteError
 from desktop.runtime.translators import TranslationError, open_translator
 from evaluation.classifier import ClassifierConfig, get_classifier
 from evaluation.data import EvalDataError, open_data
-from evaluation.evaluate import (EvalOptions, EvalSetupError, bundle_summary, evaluate_direction,
-                                   held_out_images, split_of_domains)
+from evaluation.evaluate import (
+    EvalOptions,
+    EvalSetupError,
+    bundle_summary,
+    evaluate_direction,
+    held_out_images,
+    split_of_domains,
+)
 from evaluation.grid import write_grid
 from evaluation.inception import InceptionError, load_inception
 from evaluation.report import markdown, write_results
+from i2i_common.images import ImageWriteError
 
 log = logging.getLogger("i2i-eval")
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
 
-from i2i_common.images import ImageReadError, read_image
 from i2i_common.datasets import DatasetError, find_layout
+from i2i_common.images import ImageReadError, read_image
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class DomainFolders:
         for split in splits:
             for path in self.files[split]:
                 digest.update(f"{split}/{path.relative_to(self.root).as_posix()}:{path.stat().st_size}\n"
-                              .encode("utf-8"))
+                              .encode())
         return digest.hexdigest()
 
 

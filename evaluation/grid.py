@@ -6,8 +6,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from i2i_common.images import write_image
 from evaluation.data import resize_square
+from i2i_common.images import write_image
 
 GAP = 4
 LABEL_HEIGHT = 22

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import warnings
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np

@@ -5,9 +5,8 @@ penultimate layer, or Inception's 2048-d pool features).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg

@@ -12,9 +12,10 @@ import errno
 import os
 import re
 import secrets
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 
 from .filenames import NAME_MAX, fit_name
 

@@ -10,9 +10,9 @@ Images are found recursively, by extension, case-insensitively; hidden folders a
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from i2i_common.images import IMAGE_EXTENSIONS
 

@@ -2,7 +2,8 @@
 
     i2i-train --config munit_cpu.toml --data ../shared/data/cat2dog --out runs/cat2dog train.lr=2e-4
     i2i-train --out runs/cat2dog --resume            # continue exactly where the run stopped
-    torchrun --standalone --nproc-per-node 4 -m trainer.cli --config munit_paper --data DATA --out runs/big --device cuda
+    torchrun --standalone --nproc-per-node 4 -m trainer.cli --config munit_paper --data DATA --out runs/big \\
+        --device cuda
 """
 from __future__ import annotations
 

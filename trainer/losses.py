@@ -1,7 +1,8 @@
 """Adversarial losses over multi-scale discriminator outputs, one entry per GAN type."""
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import torch
 from torch.nn import functional as F

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 COMMANDS: dict[str, str] = {  # subcommand -> module implementing it
     "models": "desktop.cli.models",
@@ -37,8 +37,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that describe bad input (one line for the user) rather than a bug."""
     from desktop.runtime.bundle import BundleError
     from desktop.runtime.frames import FrameSourceError
-    from i2i_common.images import ImageReadError, ImageWriteError
     from desktop.runtime.translators import TranslationError
+    from i2i_common.images import ImageReadError, ImageWriteError
 
     return CliError, BundleError, FrameSourceError, ImageReadError, ImageWriteError, TranslationError, ValueError
 

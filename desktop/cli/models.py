@@ -3,8 +3,17 @@ from __future__ import annotations
 
 import argparse
 
-from desktop.runtime.bundle import (USER_ALIAS, Bundle, BundleError, BundleNameClash, find_bundles, install_bundle,
-                                    load_bundle, model_dirs, suggest_free_name)
+from desktop.runtime.bundle import (
+    USER_ALIAS,
+    Bundle,
+    BundleError,
+    BundleNameClash,
+    find_bundles,
+    install_bundle,
+    load_bundle,
+    model_dirs,
+    suggest_free_name,
+)
 from desktop.runtime.preprocess import model_size
 from desktop.runtime.selftest import case_names, read_self_test, run_outputs
 from desktop.runtime.translators import Capabilities, capabilities_of, open_translator

@@ -6,9 +6,9 @@ so face mode always produces an output.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import cv2.data

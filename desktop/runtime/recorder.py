@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 
 from i2i_common.atomic import AtomicTarget
-
 from i2i_common.images import write_image
 
 FOURCC = "mp4v"  # MPEG-4 part 2: encoded by the FFmpeg inside every opencv-python wheel

@@ -2,17 +2,28 @@
 style choice, snapshots and MP4 recording. Threads and frame dropping live in desktop.runtime.live."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QMessageBox, QPushButton, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.runtime.frames import CameraSource, VideoFileSource, camera_label, probe_cameras
-from i2i_common.images import ImageWriteError
 from desktop.runtime.live import STOP_WAIT_S, LiveFrame, LivePipeline
 from desktop.runtime.recorder import RecorderError, VideoRecorder, save_snapshot, timestamped_path
+from i2i_common.images import ImageWriteError
 
 from .image_view import CompareView, link_split_slider
 from .session import ModelSession

@@ -119,7 +119,8 @@ class MixCanvasView(QWidget):
             p.drawLine(point, handle)
             color = ANCHOR_COLORS.get(kind, ANCHOR_COLORS["code"])
             p.setBrush(color)
-            p.setPen(QPen(QColor(255, 255, 255) if i == self.selected else color.darker(), 3 if i == self.selected else 1))
+            selected = i == self.selected
+            p.setPen(QPen(QColor(255, 255, 255) if selected else color.darker(), 3 if selected else 1))
             p.drawEllipse(point, 10, 10)
             p.setPen(QColor(235, 235, 235))
             p.drawText(point + QPointF(14, -4), label)

@@ -6,12 +6,23 @@ import itertools
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
-from i2i_common.images import read_image
 from desktop.runtime.mixcanvas import MixCanvas
 from desktop.runtime.samples import sample_images, samples_of
+from i2i_common.images import read_image
 
 from .file_tab import IMAGE_FILTER
 from .image_view import ImageView

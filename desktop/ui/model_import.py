@@ -3,8 +3,8 @@ off the UI thread, and when its name is taken asks whether to replace the import
 keep both (the new one under a free name) or cancel. A shipped model is never replaced."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QMessageBox, QWidget

@@ -5,8 +5,17 @@ import random
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton,
-                               QRadioButton, QSpinBox, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QWidget,
+)
 
 from desktop.runtime.style import RandomStyle, ReferenceStyle, TypicalStyle
 from i2i_common.images import read_image

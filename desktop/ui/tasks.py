@@ -3,7 +3,8 @@ the UI thread, so long work never blocks the window."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
@@ -59,7 +60,11 @@ class TaskRunner(QObject):
         self._pending[ticket] = (signals, on_done, on_error, latest_only)
         if latest_only:
             self._latest[latest_only] = ticket
-        self._pool.start(_Job(ticket, fn, signals, lambda: latest_only is None or self._latest.get(latest_only) == ticket))
+
+        def still_wanted() -> bool:
+            return latest_only is None or self._latest.get(latest_only) == ticket
+
+        self._pool.start(_Job(ticket, fn, signals, still_wanted))
         return ticket
 
     def busy(self) -> bool:

@@ -4,11 +4,12 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from batch_support import GOOD, make_photo_folder, tree_hashes
 
 from desktop.cli import batch as batch_cli
 from desktop.cli import main
 from desktop.runtime.batch import BatchQueue, JobState
+
+from batch_support import GOOD, make_photo_folder, tree_hashes
 
 
 def i2i_batch(*argv) -> int:

@@ -9,13 +9,14 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO
 
 from desktop.cli import COMMANDS, main
 from desktop.cli.models import describe
 from desktop.runtime.bundle import load_bundle
-from i2i_common.images import read_image, write_image
 from desktop.runtime.paths import user_models_dir
+from i2i_common.images import read_image, write_image
+
+from conftest import REPO
 
 
 @pytest.fixture()

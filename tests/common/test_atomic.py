@@ -11,11 +11,11 @@ import pytest
 
 from desktop.runtime.batch import BatchQueue, ItemState, JobSpec
 from desktop.runtime.bundle import load_bundle
-from i2i_common.images import write_image
 from desktop.runtime.mixcanvas import MixCanvas
 from desktop.runtime.recorder import VideoRecorder
 from desktop.runtime.translators import open_translator
 from i2i_common.atomic import TEMP_NAME, atomic_open, atomic_path, remove_stale_temps, write_bytes
+from i2i_common.images import write_image
 
 
 def mode_of(path: Path) -> int:

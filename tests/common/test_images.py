@@ -10,8 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from i2i_common.images import (IMAGE_EXTENSIONS, ImageReadError, ImageWriteError, is_image_path, read_image,
-                                    write_image)
+from i2i_common.images import IMAGE_EXTENSIONS, ImageReadError, ImageWriteError, is_image_path, read_image, write_image
 
 
 def encode(image: np.ndarray, suffix: str) -> bytes:

@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
-from i2i_common.images import read_image, write_image
 from test_eval_inception import UnitRangeInput, save_scripted
+
 from evaluation.cli import main
+from i2i_common.images import read_image, write_image
 
 TRAIN, TEST = 12, 4
 FAST = ["--classifier-epochs", "1", "--classifier-images", str(TRAIN), "--styles", "3", "--threads", "1"]

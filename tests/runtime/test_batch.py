@@ -14,8 +14,8 @@ from desktop.runtime.batch.engine import WRITE_FAILURE_LIMIT
 from desktop.runtime.batch.scan import list_inputs, output_relpath, select_shard
 from desktop.runtime.batch.store import default_queue_path
 from desktop.runtime.bundle import load_bundle
-from i2i_common.images import read_image
 from desktop.runtime.translators import open_translator
+from i2i_common.images import read_image
 
 from batch_support import GOOD, CountingTranslator, make_photo_folder, tree_hashes
 

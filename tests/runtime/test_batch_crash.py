@@ -6,10 +6,10 @@ import subprocess
 import sys
 import textwrap
 
-from batch_support import GOOD, CountingTranslator, make_photo_folder, tree_hashes
-
 from desktop.runtime.batch import BatchEngine, BatchQueue, ItemState, JobSpec, JobState
 from desktop.runtime.translators import open_translator
+
+from batch_support import GOOD, CountingTranslator, make_photo_folder, tree_hashes
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

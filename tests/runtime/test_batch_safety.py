@@ -15,12 +15,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from batch_support import GOOD, make_photo_folder, tree_hashes
 
 from desktop.cli import main
 from desktop.runtime.batch import BatchEngine, BatchQueue, ItemState, JobSpec, JobState
 from desktop.runtime.batch import engine as engine_module
 from i2i_common.images import read_image
+
+from batch_support import GOOD, make_photo_folder, tree_hashes
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from desktop.runtime import bundle as bundle_mod
-from desktop.runtime.bundle import (BundleError, Direction, find_bundles, install_bundle, load_bundle,
-                                    resolve_bundle)
+from desktop.runtime.bundle import BundleError, Direction, find_bundles, install_bundle, load_bundle, resolve_bundle
 from desktop.runtime.paths import cache_dir, user_models_dir
 
 

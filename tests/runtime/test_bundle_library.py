@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from desktop.cli import main
-from desktop.runtime.bundle import (BundleError, BundleNameClash, find_bundles, install_bundle, load_bundle,
-                                    resolve_bundle, suggest_free_name)
+from desktop.runtime.bundle import (
+    BundleError,
+    BundleNameClash,
+    find_bundles,
+    install_bundle,
+    load_bundle,
+    resolve_bundle,
+    suggest_free_name,
+)
 from desktop.runtime.bundle import install as install_mod
 from desktop.runtime.paths import user_models_dir
 

@@ -142,7 +142,7 @@ def test_cache_stays_bounded(tiny_bundles, tmp_path):
     long_ago = time.time() - 2 * bundle_cache.CACHE_GRACE_S
     os.utime(stale, (long_ago, long_ago))
     for i in range(bundle_cache.CACHE_KEEP + 3):
-        edit(folder, lambda m: m.update(title=f"copy {i}"))  # another digest, another extraction
+        edit(folder, lambda m, i=i: m.update(title=f"copy {i}"))  # another digest, another extraction
         load_bundle(zip_folder(folder, tmp_path / f"u{i}.i2i"))
         for entry in cache_entries():  # all used long ago: evictable
             os.utime(entry, (long_ago, long_ago))
@@ -154,7 +154,7 @@ def test_cache_stays_bounded(tiny_bundles, tmp_path):
 def test_recently_used_extractions_are_kept(tiny_bundles, tmp_path):
     folder = Path(shutil.copytree(tiny_bundles["ugatit"], tmp_path / "u"))
     for i in range(bundle_cache.CACHE_KEEP + 2):
-        edit(folder, lambda m: m.update(title=f"copy {i}"))
+        edit(folder, lambda m, i=i: m.update(title=f"copy {i}"))
         load_bundle(zip_folder(folder, tmp_path / f"u{i}.i2i"))
     assert len(cache_entries()) == bundle_cache.CACHE_KEEP + 2  # another app may be reading them
 

@@ -5,8 +5,14 @@ import cv2
 import numpy as np
 import pytest
 
-from desktop.runtime.frames import (CameraSource, EndOfStream, FrameSource, FrameSourceError, VideoFileSource,
-                                    probe_cameras)
+from desktop.runtime.frames import (
+    CameraSource,
+    EndOfStream,
+    FrameSource,
+    FrameSourceError,
+    VideoFileSource,
+    probe_cameras,
+)
 
 FRAMES = 6
 

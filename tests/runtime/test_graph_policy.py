@@ -11,14 +11,26 @@ import sys
 
 import numpy as np
 import pytest
-from devkit.bundle_mutants import (copy_bundle, edit_array, edit_graph, edit_manifest, initializer, insert_if, insert_loop,
-                            insert_op, gather_out_of_range, nan_decoder, scale_resize)
-from conftest import REPO
 
 from desktop.cli import main
 from desktop.runtime.bundle import BundleError, load_bundle
-from i2i_common.images import write_image
 from desktop.runtime.translators import TranslationError, open_translator
+from devkit.bundle_mutants import (
+    copy_bundle,
+    edit_array,
+    edit_graph,
+    edit_manifest,
+    gather_out_of_range,
+    initializer,
+    insert_if,
+    insert_loop,
+    insert_op,
+    nan_decoder,
+    scale_resize,
+)
+from i2i_common.images import write_image
+
+from conftest import REPO
 
 
 @pytest.fixture()

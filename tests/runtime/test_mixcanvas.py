@@ -6,10 +6,10 @@ import pytest
 from PIL import Image
 
 from desktop.runtime.bundle import load_bundle
-from i2i_common.images import read_image
 from desktop.runtime.mixcanvas import MixCanvas, idw_weights
 from desktop.runtime.style import ExplicitStyle
 from desktop.runtime.translators import open_translator
+from i2i_common.images import read_image
 
 
 def test_weights_sum_to_one_and_are_exact_at_anchors():

@@ -6,8 +6,14 @@ import onnxruntime as ort
 import pytest
 
 from desktop.runtime import providers
-from desktop.runtime.providers import (PROVIDERS, ProviderInfo, available_providers, choose_provider,
-                                       create_session, session_options)
+from desktop.runtime.providers import (
+    PROVIDERS,
+    ProviderInfo,
+    available_providers,
+    choose_provider,
+    create_session,
+    session_options,
+)
 
 
 @pytest.fixture()

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from i2i_common.images import read_image
 from desktop.runtime.recorder import RecorderError, VideoRecorder, save_snapshot, timestamped_path
+from i2i_common.images import read_image
 
 
 def frames(n, h=47, w=63):

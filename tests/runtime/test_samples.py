@@ -1,8 +1,8 @@
 """The shipped sample images and how the app picks the ones that fit a direction."""
 from __future__ import annotations
 
-from i2i_common.images import read_image
 from desktop.runtime.samples import sample_images, samples_of
+from i2i_common.images import read_image
 
 
 def test_shipped_samples_cover_both_default_models_and_are_readable():

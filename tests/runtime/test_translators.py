@@ -7,8 +7,14 @@ import pytest
 from desktop.runtime.bundle import BundleError, load_bundle
 from desktop.runtime.families import RUNTIME_FAMILIES
 from desktop.runtime.style import ExplicitStyle, MixStyle, RandomStyle, ReferenceStyle, TypicalStyle
-from desktop.runtime.translators import (RUNTIME_TRANSLATORS, Capabilities, StyledTranslator, TranslationError,
-                                         capabilities_of, open_translator)
+from desktop.runtime.translators import (
+    RUNTIME_TRANSLATORS,
+    Capabilities,
+    StyledTranslator,
+    TranslationError,
+    capabilities_of,
+    open_translator,
+)
 
 STAGES = ["preprocess", "content", "style", "decode", "postprocess"]
 

@@ -165,7 +165,7 @@ def test_thousands_of_emits_keep_the_refcounts_of_true_false_and_none(qtbot):
             expected = receiver.count + CHUNK
             emit_chunk(CHUNK)
             runner.wait()
-            _deliver(lambda: receiver.count >= expected, f"queued {kind} signals")
+            _deliver(lambda expected=expected: receiver.count >= expected, f"queued {kind} signals")
             _check(baseline, kind, round_ * CHUNK)
     assert receiver.count == len(kinds) * (WARM_UP + ROUNDS * CHUNK)
 

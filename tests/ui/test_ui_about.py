@@ -9,6 +9,7 @@ from desktop.runtime.bundle import load_bundle
 from desktop.runtime.paths import default_model_name, shipped_models_dir
 from desktop.runtime.providers import ProviderInfo
 from desktop.ui.about_model import AboutModelDialog, about_text, format_bytes, format_duration
+
 from ui_support import make_settings, open_window
 
 CPU = ProviderInfo(requested="auto", active="cpu")

@@ -12,6 +12,7 @@ from desktop.runtime.paths import default_model_name, shipped_models_dir, user_m
 from desktop.ui import app
 from desktop.ui.about_model import about_text
 from desktop.ui.platform_check import XCB_LIBRARIES, display_problem
+
 from ui_support import BROKEN_NAME, close_window, install_models, make_settings, open_window
 
 

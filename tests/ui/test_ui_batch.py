@@ -13,6 +13,7 @@ from desktop.runtime.translators import open_translator
 from desktop.ui.batch_tab import BatchTab
 from desktop.ui.session import ModelSession
 from desktop.ui.tasks import TaskRunner
+
 from ui_support import SlowTranslator, install_models, make_settings
 
 

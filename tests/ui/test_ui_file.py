@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from desktop.runtime.style import RandomStyle
 from i2i_common.images import ImageWriteError, read_image
+
 from ui_support import install_models, make_settings, open_window
 
 

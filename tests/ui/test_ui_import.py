@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.runtime.paths import default_model_name, shipped_models_dir, user_models_dir
 from desktop.ui.model_import import CANCEL, KEEP_BOTH, REPLACE
+
 from ui_support import install_models, make_settings, open_window
 
 

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 
 from desktop.runtime.frames import probe_cameras
 from i2i_common.images import read_image
+
 from ui_support import SlowTranslator, install_models, make_settings, open_window
 
 

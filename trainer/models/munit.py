@@ -5,13 +5,13 @@ discriminator = multi-scale PatchGAN. Everything is configured by the ``[model]`
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
 
-from .blocks import (MLP, AdainResBlock, ConvBlock, ResBlock, downsample_for_scale, gaussian_init,
-                     kaiming_init)
+from .blocks import MLP, AdainResBlock, ConvBlock, ResBlock, downsample_for_scale, gaussian_init, kaiming_init
 
 # The official edges2shoes generator/discriminator; a config's [model] table overrides any of these.
 MODEL_DEFAULTS: dict[str, Any] = {

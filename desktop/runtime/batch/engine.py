@@ -11,21 +11,22 @@ import os
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from i2i_common.atomic import remove_stale_temps, write_bytes
+from i2i_common.images import ImageReadError, ImageWriteError, encode_image, read_image
 
 from ..bundle import BundleError, resolve_bundle
-from i2i_common.images import ImageReadError, ImageWriteError, encode_image, read_image
 from ..providers import first_line
 from ..translators import TranslationError, open_translator
-from .jobs import ItemState, JobSpec, JobState
 from .guard import InputGuard
+from .jobs import ItemState, JobSpec, JobState
 from .scan import plan_items
 from .store import BatchQueue, Item, Job
 from .styles import StylePlan
@@ -258,7 +259,7 @@ class BatchEngine:
             return JobState.CANCELLED, "removed from the queue"
         return stored if stored[0] in (JobState.PAUSED, JobState.CANCELLED) else None
 
-    def _settle(self, in_flight: tuple[Item, Future], tally: "_Tally") -> str | None:
+    def _settle(self, in_flight: tuple[Item, Future], tally: _Tally) -> str | None:
         """Wait for a file's write; it becomes done only now, after the atomic rename. Returns why the job
         must pause when the target cannot take any file (full, over quota, read-only): that file stays to do."""
         item, future = in_flight

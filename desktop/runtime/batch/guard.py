@@ -4,8 +4,8 @@ spelling of a name on a case-insensitive file system."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from i2i_common.filenames import printable
 

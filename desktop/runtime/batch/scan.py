@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Collection, Iterable
 from pathlib import Path, PurePosixPath
-from typing import Collection, Iterable
 
 from i2i_common.filenames import fit_name
-
 from i2i_common.images import IMAGE_EXTENSIONS
+
 from .guard import InputGuard, OutputOverInputError
 from .jobs import ItemState, JobSpec
 

@@ -15,10 +15,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Collection, Iterator
 
 from i2i_common.atomic import write_bytes as atomic_write_bytes
 from i2i_common.filenames import printable

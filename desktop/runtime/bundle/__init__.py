@@ -17,8 +17,22 @@ from .install import BundleNameClash, install_bundle, suggest_free_name
 from .library import USER_ALIAS, BundleScan, find_bundles, model_dirs, resolve_bundle
 from .loader import load_bundle
 from .manifest import check_model_name, parse_manifest
-from .model import (ARCHIVE_SUFFIX, MANIFEST, PRECISIONS, SCHEMA_VERSION, ArraySpec, Bundle, BundleError, Direction,
-                    Domain, GraphSpec, ImageSpec, SizeSpec, StyleSpec, TensorSpec)
+from .model import (
+                    ARCHIVE_SUFFIX,
+                    MANIFEST,
+                    PRECISIONS,
+                    SCHEMA_VERSION,
+                    ArraySpec,
+                    Bundle,
+                    BundleError,
+                    Direction,
+                    Domain,
+                    GraphSpec,
+                    ImageSpec,
+                    SizeSpec,
+                    StyleSpec,
+                    TensorSpec,
+)
 from .session_io import check_session_io, verify_graphs
 
 __all__ = [

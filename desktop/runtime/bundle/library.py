@@ -6,8 +6,9 @@ as well, under ``NAME@user`` (:data:`USER_ALIAS`), and resolvable by that name o
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 from .. import paths
 from .loader import load_bundle

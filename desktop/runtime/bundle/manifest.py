@@ -8,8 +8,22 @@ from typing import Any
 import numpy as np
 
 from ..families import RUNTIME_FAMILIES, FamilySpec
-from .model import (MANIFEST, PRECISIONS, SCHEMA_VERSION, ArraySpec, BundleError, Direction, Domain, GraphSpec,
-                    ImageSpec, SizeSpec, StyleSpec, TensorSpec, _required_graph_keys, _role_keys)
+from .model import (
+    MANIFEST,
+    PRECISIONS,
+    SCHEMA_VERSION,
+    ArraySpec,
+    BundleError,
+    Direction,
+    Domain,
+    GraphSpec,
+    ImageSpec,
+    SizeSpec,
+    StyleSpec,
+    TensorSpec,
+    _required_graph_keys,
+    _role_keys,
+)
 from .text import clean_text, clean_tree
 
 # Bounds on what a manifest may declare (docs/bundle.md, "Limits", says why each is what it is).

@@ -10,7 +10,6 @@ from . import cache
 from .graph_policy import check_graph_files
 from .model import Bundle, BundleError, GraphSpec
 
-
 _ORT_DTYPES = {
     "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
     "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(int8)": "int8", "tensor(uint8)": "uint8",
