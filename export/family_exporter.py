@@ -75,7 +75,7 @@ class ExportDirection:
 
 
 @dataclass(frozen=True)
-class TranslationOutput:
+class VerificationOutput:
     """One output of a verification translation: ``image`` (normalised to [-1, 1]; counts towards
     ms per image, PSNR at a data range of 2) or ``map`` (e.g. an attention map; PSNR at its own range)."""
 
@@ -92,7 +92,7 @@ class FamilyExporter(ABC):
     """One family's side of the export: generators, graphs, domains, feeds, translation, arrays."""
 
     # What one verification translation (:meth:`translate`) returns, by name, in order.
-    translation_outputs: tuple[TranslationOutput, ...]
+    verification_outputs: tuple[VerificationOutput, ...]
 
     @abstractmethod
     def build(self, config: Mapping[str, Any], weights: Mapping[str, Mapping[str, torch.Tensor]] | None
@@ -123,7 +123,7 @@ class FamilyExporter(ABC):
     def translate(self, run: Runner, graphs: Mapping[ExportKey, ExportGraph], direction: ExportDirection,
                   images: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Translate along ``direction`` through ``run``, from ``images`` (normalised test images per
-        dataset domain, the same count in each); returns :attr:`translation_outputs` by name."""
+        dataset domain, the same count in each); returns :attr:`verification_outputs` by name."""
 
     @abstractmethod
     def arrays(self, model: Any, train_images: Mapping[str, Iterable[np.ndarray]]) -> dict[ExportKey, np.ndarray]:

@@ -1,7 +1,7 @@
 """How faithful and how fast a precision variant is: verification translations, fp32 against the variant.
 
 A translation is the family exporter's :meth:`~export.family_exporter.FamilyExporter.translate` along one
-bundle direction; it returns the outputs the exporter declares (``translation_outputs``): images, which are
+bundle direction; it returns the outputs the exporter declares (``verification_outputs``): images, which are
 compared together at a data range of 2 (they are normalised to [-1, 1]) and counted for the speed, and maps
 (attention), each compared at its own fp32 range.
 """
@@ -27,7 +27,7 @@ def _translate(exporter: FamilyExporter, runner: OnnxRunner, graphs: list[Export
                images: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
     """One verification translation; its outputs must be exactly the ones the exporter declares."""
     outputs = exporter.translate(runner, graphs_by_key(graphs), direction, images, rng)
-    declared = [o.name for o in exporter.translation_outputs]
+    declared = [o.name for o in exporter.verification_outputs]
     if sorted(outputs) != sorted(declared):
         raise ExportError(f"the exporter's translation returned {sorted(outputs)}, it declares {declared}")
     return outputs
@@ -40,11 +40,11 @@ def psnr_vs_fp32(exporter: FamilyExporter, graphs: list[ExportGraph], directions
     for direction in directions:
         fp32, test = (_translate(exporter, OnnxRunner(work, p), graphs, direction, images,
                                  np.random.default_rng(seed)) for p in ("fp32", precision))
-        names = [o.name for o in exporter.translation_outputs if o.kind == "image"]
+        names = [o.name for o in exporter.verification_outputs if o.kind == "image"]
         if names:
             worst = min(worst, psnr(np.concatenate([fp32[n] for n in names]),
                                     np.concatenate([test[n] for n in names])))
-        for name in (o.name for o in exporter.translation_outputs if o.kind == "map"):
+        for name in (o.name for o in exporter.verification_outputs if o.kind == "map"):
             span = float(np.ptp(fp32[name])) or 1.0
             worst = min(worst, psnr(fp32[name], test[name], data_range=span))
     return worst
@@ -64,5 +64,5 @@ def ms_per_image(exporter: FamilyExporter, graphs: list[ExportGraph], direction:
     made = 0
     for i in range(min(len(a) for a in images.values())):
         outputs = one(i)
-        made += sum(len(outputs[o.name]) for o in exporter.translation_outputs if o.kind == "image")
+        made += sum(len(outputs[o.name]) for o in exporter.verification_outputs if o.kind == "image")
     return 1000.0 * runner.seconds / made

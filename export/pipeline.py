@@ -101,11 +101,12 @@ def export_bundle(source: ExportSource, data: DatasetImages, options: ExportOpti
 
 def _check_scopes(graphs: list[ExportGraph], domains: list[ExportDomain], directions: list[ExportDirection]) -> None:
     """Every domain- or direction-scoped graph must be for one of the declared domains or directions."""
-    declared = {"domain": {d.id for d in domains}, "direction": {d.id for d in directions}, "bundle": {None}}
+    declared = {"domain": [d.id for d in domains], "direction": [d.id for d in directions]}
     for graph in graphs:
-        if graph.scope_id not in declared[graph.scope]:
+        ids = declared.get(graph.scope)
+        if ids is not None and graph.scope_id not in ids:
             raise ExportError(f"graph {graph.file_name('fp32')} is for {graph.scope} {graph.scope_id!r}, which the "
-                              f"exporter does not declare (declared: {', '.join(sorted(declared[graph.scope]))})")
+                              f"exporter does not declare (declared: {', '.join(ids)})")
 
 
 def _variants(exporter: FamilyExporter, model: Any, graphs: list[ExportGraph], directions: list[ExportDirection],

@@ -16,7 +16,7 @@ from ..family_exporter import (
     FamilyExporter,
     Feeds,
     Runner,
-    TranslationOutput,
+    VerificationOutput,
 )
 from ..onnx_export import ExportError, TensorIO
 
@@ -34,7 +34,7 @@ class MunitExporter(FamilyExporter):
     The bundle's domains are the dataset's two domains, with the same ids.
     """
 
-    translation_outputs = (TranslationOutput("prior"), TranslationOutput("reference"))
+    verification_outputs = (VerificationOutput("prior"), VerificationOutput("reference"))
 
     def build(self, config: Mapping[str, Any], weights: Mapping[str, Mapping[str, torch.Tensor]] | None
               ) -> dict[str, torch.nn.Module]:
@@ -78,7 +78,8 @@ class MunitExporter(FamilyExporter):
 
     def feed_images(self, graph: ExportGraph) -> str:
         """Its own domain's images for the encoders, the other domain's (the source) for a decoder."""
-        return _other(graph.scope_id) if graph.role == "decoder" else graph.scope_id
+        domain = str(graph.scope_id)  # every MUNIT graph is domain-scoped
+        return _other(domain) if graph.role == "decoder" else domain
 
     def feeds(self, model: dict[str, torch.nn.Module], graph: ExportGraph, images: np.ndarray,
               rng: np.random.Generator) -> Feeds:
@@ -103,7 +104,7 @@ class MunitExporter(FamilyExporter):
     def arrays(self, model: dict[str, torch.nn.Module], train_images: Mapping[str, Iterable[np.ndarray]]
                ) -> dict[ExportKey, np.ndarray]:
         """``style_mean`` [D] and ``style_cov`` [D, D] of each domain's training images' style codes."""
-        out = {}
+        out: dict[ExportKey, np.ndarray] = {}
         for domain, batches in train_images.items():
             with torch.no_grad():
                 codes = np.concatenate([model[domain].style_encoder(torch.from_numpy(b)).numpy()

@@ -32,7 +32,7 @@ from export.family_exporter import (
     FamilyExporter,
     Feeds,
     Runner,
-    TranslationOutput,
+    VerificationOutput,
 )
 from export.onnx_export import ExportError, TensorIO
 from export.pipeline import ExportOptions, export_bundle
@@ -48,7 +48,7 @@ CONFIG = {"data": {"size": 32, "load_size": 36}}
 class FakeUgatitExporter(FamilyExporter):
     """Two directions, a generator graph for each: image -> (output, heatmap)."""
 
-    translation_outputs = (TranslationOutput("output"), TranslationOutput("heatmap", "map"))
+    verification_outputs = (VerificationOutput("output"), VerificationOutput("heatmap", "map"))
     SOURCES = {"a2b": "a", "b2a": "b"}
 
     def build(self, config, weights) -> dict[str, torch.nn.Module]:
@@ -88,7 +88,7 @@ class FakeUgatitExporter(FamilyExporter):
 class FakeTunitExporter(FamilyExporter):
     """A guiding network and a generator for the whole bundle; one domain per discovered cluster."""
 
-    translation_outputs = (TranslationOutput("output"),)
+    verification_outputs = (VerificationOutput("output"),)
 
     def build(self, config, weights) -> dict[str, torch.nn.Module]:
         self.model = {"guiding": Guiding().eval(), "generator": TunitGenerator().eval()}  # the test reads it
