@@ -6,16 +6,17 @@ by more than the tolerance anywhere fails the export with the numbers.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .family_exporter import ExportGraph, FamilyExporter
 from .onnx_export import ExportError
-from .registry import FamilyExporter, RoleGraph
 from .runners import OnnxRunner, torch_runner
 
 FP32_TOLERANCE = 1e-4
@@ -59,7 +60,7 @@ def resize(images: np.ndarray, height: int, width: int) -> np.ndarray:
     return out.clamp(-1, 1).numpy()
 
 
-def check_parity(exporter: FamilyExporter, model: Any, graph: RoleGraph, folder: Path,
+def check_parity(exporter: FamilyExporter, model: Any, graph: ExportGraph, folder: Path,
                  test_images: Mapping[str, np.ndarray], train_size: int, batches: tuple[int, ...] = (1, 3),
                  tolerance: float = FP32_TOLERANCE, seed: int = 0) -> list[ParityCase]:
     """Compare the fp32 graph file of ``graph`` in ``folder`` with its torch module on random and real
@@ -69,7 +70,7 @@ def check_parity(exporter: FamilyExporter, model: Any, graph: RoleGraph, folder:
     """
     rng = np.random.default_rng(seed)
     run_torch, run_onnx = torch_runner(), OnnxRunner(folder, "fp32")
-    images_of = exporter.feed_domain(graph)
+    images_of = exporter.feed_images(graph)
     cases: list[ParityCase] = []
     for height, width in parity_sizes(train_size):
         for batch in batches:
@@ -80,7 +81,7 @@ def check_parity(exporter: FamilyExporter, model: Any, graph: RoleGraph, folder:
                     images = resize(test_images[images_of][:batch], height, width)
                 feeds = exporter.feeds(model, graph, images, rng)
                 expected, got = run_torch(graph, feeds), run_onnx(graph, feeds)
-                diff = max(_max_abs_diff(e, g) for e, g in zip(expected, got))
+                diff = max(_max_abs_diff(e, g) for e, g in zip(expected, got, strict=False))
                 cases.append(ParityCase(graph.file_name("fp32"), kind, batch, height, width, diff))
     failed = [c for c in cases if not c.max_abs_diff <= tolerance]
     if failed:

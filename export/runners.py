@@ -2,20 +2,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import onnxruntime as ort
 import torch
 
-from .registry import Feeds, RoleGraph, Runner
+from .family_exporter import ExportGraph, ExportKey, Feeds, Runner
 
 
 def torch_runner() -> Runner:
     """Run each graph's torch module (no grad) on numpy feeds, in input order."""
 
-    def run(graph: RoleGraph, feeds: Feeds) -> list[np.ndarray]:
+    def run(graph: ExportGraph, feeds: Feeds) -> list[np.ndarray]:
         args = [torch.from_numpy(np.ascontiguousarray(feeds[s.name])) for s in graph.inputs]
         with torch.no_grad():
             out = graph.module(*args)
@@ -44,7 +44,7 @@ class OnnxRunner:
         self.sessions: dict[str, ort.InferenceSession] = {}
         self.seconds = 0.0
 
-    def __call__(self, graph: RoleGraph, feeds: Feeds) -> list[np.ndarray]:
+    def __call__(self, graph: ExportGraph, feeds: Feeds) -> list[np.ndarray]:
         name = graph.file_name(self.precision)
         if name not in self.sessions:
             self.sessions[name] = open_session(self.folder / name)
@@ -56,6 +56,6 @@ class OnnxRunner:
         return outs
 
 
-def graphs_by_key(graphs: list[RoleGraph]) -> Mapping[tuple[str, str | None], RoleGraph]:
-    """Index graphs by ``(role, domain)``."""
+def graphs_by_key(graphs: list[ExportGraph]) -> Mapping[ExportKey, ExportGraph]:
+    """Index graphs by ``(role, scope id)``."""
     return {g.key: g for g in graphs}

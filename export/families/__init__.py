@@ -1,2 +1,1 @@
-"""Per-family exporters; importing this package registers them (see export/registry.py)."""
-from . import munit  # noqa: F401
+"""Per-family exporters, one module each; ``export/registry.py`` lists them."""

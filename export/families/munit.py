@@ -1,13 +1,24 @@
 """MUNIT: per domain a content encoder, a style encoder and a decoder(content, style) with the MLP inside."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 
+from ..data import DatasetImages
+from ..family_exporter import (
+    ExportDirection,
+    ExportDomain,
+    ExportGraph,
+    ExportKey,
+    FamilyExporter,
+    Feeds,
+    Runner,
+    VerificationOutput,
+)
 from ..onnx_export import ExportError, TensorIO
-from ..registry import FamilyExporter, Feeds, RoleGraph, Runner, register_exporter
 
 DOMAINS = ("a", "b")
 IMAGE = TensorIO("image", ("batch", 3, "height", "width"))
@@ -17,11 +28,13 @@ def _other(domain: str) -> str:
     return DOMAINS[1 - DOMAINS.index(domain)]
 
 
-@register_exporter
 class MunitExporter(FamilyExporter):
-    """Two MUNIT generators (``gen_a``, ``gen_b``) -> six graphs and per-domain style statistics."""
+    """Two MUNIT generators (``gen_a``, ``gen_b``) -> six domain-scoped graphs and per-domain style statistics.
 
-    family = "munit"
+    The bundle's domains are the dataset's two domains, with the same ids.
+    """
+
+    verification_outputs = (VerificationOutput("prior"), VerificationOutput("reference"))
 
     def build(self, config: Mapping[str, Any], weights: Mapping[str, Mapping[str, torch.Tensor]] | None
               ) -> dict[str, torch.nn.Module]:
@@ -41,45 +54,57 @@ class MunitExporter(FamilyExporter):
             gens[domain] = gen.eval()
         return gens
 
-    def graphs(self, model: dict[str, torch.nn.Module]) -> list[RoleGraph]:
+    def graphs(self, model: dict[str, torch.nn.Module]) -> list[ExportGraph]:
         channels, style_dim = _code_shapes(model["a"])
         content = TensorIO("content", ("batch", channels, "h4", "w4"))
         style = TensorIO("style", ("batch", style_dim))
         graphs = []
         for domain, gen in model.items():
             graphs += [
-                RoleGraph("content_encoder", domain, gen.content_encoder, (IMAGE,), (content,)),
-                RoleGraph("style_encoder", domain, gen.style_encoder, (IMAGE,), (style,)),
-                RoleGraph("decoder", domain, gen.decoder, (content, style), (IMAGE,)),
+                ExportGraph("content_encoder", "domain", domain, gen.content_encoder, (IMAGE,), (content,)),
+                ExportGraph("style_encoder", "domain", domain, gen.style_encoder, (IMAGE,), (style,)),
+                ExportGraph("decoder", "domain", domain, gen.decoder, (content, style), (IMAGE,)),
             ]
         return graphs
 
-    def feed_domain(self, graph: RoleGraph) -> str:
-        return _other(graph.domain) if graph.role == "decoder" else graph.domain
+    def domains(self, model: dict[str, torch.nn.Module], data: DatasetImages) -> list[ExportDomain]:
+        if data.domains != list(DOMAINS):
+            raise ExportError(f"{data.layout.root}: MUNIT needs 2 domains, found {len(data.domains)} "
+                              f"({data.layout.kind} layout)")
+        return [ExportDomain(d, data.domain_names[d]) for d in DOMAINS]
 
-    def feeds(self, model: dict[str, torch.nn.Module], graph: RoleGraph, images: np.ndarray,
+    def directions(self, domains: list[ExportDomain]) -> list[ExportDirection]:
+        return [ExportDirection(f"{s.id}2{t.id}", s.id, t.id) for s in domains for t in domains if s != t]
+
+    def feed_images(self, graph: ExportGraph) -> str:
+        """Its own domain's images for the encoders, the other domain's (the source) for a decoder."""
+        domain = str(graph.scope_id)  # every MUNIT graph is domain-scoped
+        return _other(domain) if graph.role == "decoder" else domain
+
+    def feeds(self, model: dict[str, torch.nn.Module], graph: ExportGraph, images: np.ndarray,
               rng: np.random.Generator) -> Feeds:
         if graph.role != "decoder":
             return {"image": images}
         with torch.no_grad():
-            content = model[self.feed_domain(graph)].content_encoder(torch.from_numpy(images)).numpy()
+            content = model[self.feed_images(graph)].content_encoder(torch.from_numpy(images)).numpy()
         style_dim = graph.inputs[1].shape[1]
         return {"content": content, "style": rng.standard_normal((len(images), style_dim)).astype(np.float32)}
 
-    def translate(self, run: Runner, graphs: Mapping[tuple[str, str | None], RoleGraph], images: np.ndarray,
-                  references: np.ndarray, source: str, target: str, rng: np.random.Generator) -> np.ndarray:
-        """Translations of ``images`` under random prior styles, then under the references' styles."""
-        content = run(graphs[("content_encoder", source)], {"image": images})[0]
-        decoder = graphs[("decoder", target)]
-        prior = rng.standard_normal((len(images), decoder.inputs[1].shape[1])).astype(np.float32)
-        reference = run(graphs[("style_encoder", target)], {"image": references[:len(images)]})[0]
-        return np.concatenate([run(decoder, {"content": content, "style": prior})[0],
-                               run(decoder, {"content": content, "style": reference})[0]])
+    def translate(self, run: Runner, graphs: Mapping[ExportKey, ExportGraph], direction: ExportDirection,
+                  images: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """The source images under random prior styles, then under the styles of the target's images."""
+        source, target = images[direction.source], images[direction.target]
+        content = run(graphs[("content_encoder", direction.source)], {"image": source})[0]
+        decoder = graphs[("decoder", direction.target)]
+        prior = rng.standard_normal((len(source), decoder.inputs[1].shape[1])).astype(np.float32)
+        reference = run(graphs[("style_encoder", direction.target)], {"image": target[:len(source)]})[0]
+        return {"prior": run(decoder, {"content": content, "style": prior})[0],
+                "reference": run(decoder, {"content": content, "style": reference})[0]}
 
     def arrays(self, model: dict[str, torch.nn.Module], train_images: Mapping[str, Iterable[np.ndarray]]
-               ) -> dict[tuple[str, str | None], np.ndarray]:
+               ) -> dict[ExportKey, np.ndarray]:
         """``style_mean`` [D] and ``style_cov`` [D, D] of each domain's training images' style codes."""
-        out = {}
+        out: dict[ExportKey, np.ndarray] = {}
         for domain, batches in train_images.items():
             with torch.no_grad():
                 codes = np.concatenate([model[domain].style_encoder(torch.from_numpy(b)).numpy()

@@ -102,3 +102,15 @@ def test_unknown_precision_is_refused(tmp_path, shared_data, capsys):
     code, err = export(capsys, "--init-random", "--config", "munit_cpu", "--data", str(shared_data / "cat2dog"),
                        "--out", str(out), "--precisions", "fp32,int4")
     assert_nothing_written(out, code, err, "unknown precision(s) int4")
+
+
+def test_munit_needs_two_domains(tmp_path, shared_data, capsys):
+    data = tmp_path / "faces"  # one unlabeled folder: a single domain
+    data.mkdir()
+    for path in sorted((shared_data / "cat2dog" / "trainA").glob("*.jpg"))[:4]:
+        (data / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "m.i2i"
+    sets = [arg for kv in TINY if kv.startswith(("model.", "data.")) for arg in ("--set", kv)]
+    code, err = export(capsys, "--init-random", "--config", "munit_cpu", *sets, "--data", str(data),
+                       "--out", str(out), "--precisions", "fp32")
+    assert_nothing_written(out, code, err, "MUNIT needs 2 domains, found 1 (unlabeled layout)")

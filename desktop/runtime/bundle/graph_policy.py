@@ -20,7 +20,7 @@ DEFAULT_DOMAINS = ("", "ai.onnx")
 MAX_TENSOR_ELEMENTS = 1 << 28  # one weight: 1 GiB as float32, far above any generator layer here
 MAX_RESIZE_SCALE = 8.0  # generators upsample by 2 (4 in one step of the test models) per Resize
 # The largest image a graph is ever run at: twice the 1024x1024 the exporter allows as a bundle's max
-# side (export/pipeline.py); MUNIT needs about 1 GB of memory per megapixel on the CPU.
+# side (export/manifest.py); MUNIT needs about 1 GB of memory per megapixel on the CPU.
 MAX_MODEL_PIXELS = 2 * 1024 * 1024
 
 
