@@ -12,8 +12,9 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from desktop.runtime.bundle import MANIFEST, Bundle, BundleError, load_bundle, sha256_file
 from i2i_common.atomic import atomic_path

@@ -11,9 +11,10 @@ import contextlib
 import io
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import onnx
 import torch

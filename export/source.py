@@ -5,15 +5,15 @@ data only, never code).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
 from trainer import checkpoint as ckpt_io
-from trainer.config import ConfigError
-from trainer.config import resolve_config
+from trainer.config import ConfigError, resolve_config
 
 from .onnx_export import ExportError
 

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from desktop.runtime.bundle import load_bundle
-from i2i_common.images import read_image
 from desktop.runtime.preprocess import from_tensor, to_tensor
 from desktop.runtime.style import MixStyle, RandomStyle, ReferenceStyle, TypicalStyle, sample_prior
 from desktop.runtime.translators import open_translator
 from export.cli import main as export_main
+from i2i_common.images import read_image
 from trainer.config import load_config
 from trainer.loop import train
 from trainer.models.munit import build_generator

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from test_export import TINY, tiny_config
 
 from export import runners
 from export.cli import main as export_main
-from test_export import TINY, tiny_config
 from trainer.models.munit import build_generator
 
 
