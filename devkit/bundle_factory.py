@@ -3,7 +3,7 @@
 Each graph is a randomly initialised torch module with the inputs and outputs docs/bundle.md fixes,
 exported with ``torch.onnx.export`` (dynamic batch, height and width) and written with the project's own
 ``export.bundle_writer.write_bundle``, so the bundle is validated exactly as the app validates it and
-carries a self-test for each of its precisions (``export.self_test``), as exported bundles do.
+carries a self-test for each of its precisions (``export.selftest_record``), as exported bundles do.
 
 The tests do not run it: ``python -m devkit.bundle_factory tests/fixtures/bundles`` writes the bundles that
 ``tests/conftest.py`` hands out (``tiny_bundles``, ``tiny_archives``), and ``tests/export`` rebuilds them to check

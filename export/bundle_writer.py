@@ -1,6 +1,6 @@
 """Write a model bundle (docs/bundle.md) as a folder or a ``.i2i`` archive. No torch needed.
 
-The writer fills in every file's ``sha256`` and the self-test (``export.self_test``), builds the bundle
+The writer fills in every file's ``sha256`` and the self-test (``export.selftest_record``), builds the bundle
 beside its destination, validates it with the app's own loader (graphs included) and only then moves it
 into place, so a bundle that the app would refuse is never published.
 """
@@ -19,7 +19,7 @@ from typing import Any
 from desktop.runtime.bundle import MANIFEST, Bundle, BundleError, load_bundle, sha256_file
 from i2i_common.atomic import atomic_path
 
-from .self_test import add_self_test
+from .selftest_record import add_self_test
 
 FileSource = str | os.PathLike | bytes
 

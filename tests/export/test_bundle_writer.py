@@ -7,7 +7,7 @@ import pytest
 
 from desktop.runtime.bundle import BundleError, load_bundle
 from export.bundle_writer import write_bundle
-from export.self_test import FLOOR, MARGIN
+from export.selftest_record import FLOOR, MARGIN
 
 
 def graph_entry(manifest: dict, role: str) -> dict:
