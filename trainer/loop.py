@@ -29,6 +29,8 @@ from .precision import Precision
 from .provenance import training_record
 from .run_state import restore_training_state, training_state
 from .stop import StopRequest
+from .travel.parts import load_travel
+from .travel.warmup import LrWarmup, default_warmup
 
 
 @dataclass
@@ -58,10 +60,13 @@ def _load_resume_state(ckpt_dir: Path) -> dict[str, Any]:
 
 
 def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: str = "auto",
-          resume: bool = False, progress: bool = True) -> TrainResult:
+          resume: bool = False, progress: bool = True, resume_from: str | Path | None = None,
+          warmup: int | None = None) -> TrainResult:
     """Train ``config``'s family on the dataset folder ``data`` into the run folder ``out``.
 
-    With ``resume``, continues exactly from the newest checkpoint in ``out/checkpoints``.
+    With ``resume``, continues exactly from the newest checkpoint in ``out/checkpoints``. With ``resume_from``
+    (a travel checkpoint folder) continues at its iteration with fresh optimizer state and a learning-rate
+    warm-up over ``warmup`` iterations (default :func:`trainer.travel.warmup.default_warmup`).
     Under torchrun each process calls this; rank 0 writes logs, samples and checkpoints.
     """
     config = resolve_config(config)
@@ -72,6 +77,10 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
     out = Path(out)
     ckpt_dir = out / "checkpoints"
     state = _load_resume_state(ckpt_dir) if resume else None
+    if resume_from is not None:
+        if resume or ckpt_io.latest_checkpoint(ckpt_dir) is not None:
+            raise ConfigError(f"--resume-from starts a new run folder; {out} already has checkpoints (--resume)")
+        state = load_travel(Path(resume_from))
     start = int(state["iteration"]) if state is not None else 0
 
     family_cls = family_class(config["model"]["family"])
@@ -86,7 +95,13 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
     family = family_cls(config, placement)
     if state is not None:
         restore_training_state(family, precision, state)
-        ckpt_io.set_rng_state(state["rng"])
+        if "rng" in state:
+            ckpt_io.set_rng_state(state["rng"])
+        else:  # travel: no RNG states; fresh random numbers, not a replay of the run's first iterations
+            torch.manual_seed(train_cfg["seed"] * 1_000_003 + start)
+    travelled = state is not None and bool(state.get("travel"))
+    # the warm-up lives in optimizer step hooks, which keep it alive and remove themselves when it is over
+    LrWarmup(family.optimizers().values(), (default_warmup(config) if warmup is None else warmup) if travelled else 0)
     if info.rank:  # other ranks draw their own random numbers; their data differs by position anyway
         torch.manual_seed(train_cfg["seed"] * 1_000_003 + start * info.world_size + info.rank)
     total = int(train_cfg["iterations"])
