@@ -3,6 +3,7 @@
     i2i-train --config munit_cpu.toml --data ../shared/data/cat2dog --out runs/cat2dog train.lr=2e-4
     i2i-train --out runs/cat2dog --resume            # continue exactly where the run stopped
     i2i-train --resume-from travel/cat2dog --data DATA --out runs/cat2dog_b   # from a travel checkpoint
+    i2i-train --config munit_cpu --data DATA --out runs/long --travel-out travel/long   # travel copy per checkpoint
     torchrun --standalone --nproc-per-node 4 -m trainer.cli --config munit_paper --data DATA --out runs/big \\
         --device cuda
 """
@@ -37,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=None, metavar="K",
                         help="with --resume-from: linear lr warm-up over K iterations "
                              "(default 1/(1-train.beta2), 1000 for the shipped configs; 0: none)")
+    parser.add_argument("--travel-out", type=Path, metavar="TRAVEL_DIR",
+                        help="with each checkpoint also write a travel checkpoint into TRAVEL_DIR (copy it off the "
+                             "machine to survive losing it)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
@@ -85,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             config = load_config(config_path, overrides)
         check_out_folder(Path(args.out))
         result = train(config, args.data, args.out, device=args.device, resume=args.resume,
-                       progress=not args.no_progress, resume_from=args.resume_from, warmup=args.warmup)
+                       progress=not args.no_progress, resume_from=args.resume_from, warmup=args.warmup,
+                       travel_out=args.travel_out)
     except (ConfigError, DatasetError, FileNotFoundError, TravelError) as exc:
         print(f"i2i-train: {exc}", file=sys.stderr)
         return 2

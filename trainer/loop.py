@@ -28,8 +28,9 @@ from .metrics import LOOP_LOGGED_VALUES, MetricsLog
 from .precision import Precision
 from .provenance import training_record
 from .run_state import restore_training_state, training_state
+from .slim import travel_subset
 from .stop import StopRequest
-from .travel.parts import load_travel
+from .travel.parts import load_travel, write_travel
 from .travel.warmup import LrWarmup, default_warmup
 
 
@@ -61,12 +62,13 @@ def _load_resume_state(ckpt_dir: Path) -> dict[str, Any]:
 
 def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: str = "auto",
           resume: bool = False, progress: bool = True, resume_from: str | Path | None = None,
-          warmup: int | None = None) -> TrainResult:
+          warmup: int | None = None, travel_out: str | Path | None = None) -> TrainResult:
     """Train ``config``'s family on the dataset folder ``data`` into the run folder ``out``.
 
     With ``resume``, continues exactly from the newest checkpoint in ``out/checkpoints``. With ``resume_from``
     (a travel checkpoint folder) continues at its iteration with fresh optimizer state and a learning-rate
-    warm-up over ``warmup`` iterations (default :func:`trainer.travel.warmup.default_warmup`).
+    warm-up over ``warmup`` iterations (default :func:`trainer.travel.warmup.default_warmup`). With
+    ``travel_out``, every checkpoint is also written there as a travel checkpoint.
     Under torchrun each process calls this; rank 0 writes logs, samples and checkpoints.
     """
     config = resolve_config(config)
@@ -122,8 +124,11 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
             return None
         training = training_record(state and state.get("training"), dev, time.perf_counter() - started,
                                    train_cfg["amp"])
-        return ckpt_io.save_checkpoint(training_state(family, iteration, config, precision, stream.record, training),
-                                       ckpt_dir, iteration, int(train_cfg["keep_checkpoints"]))
+        payload = training_state(family, iteration, config, precision, stream.record, training)
+        path = ckpt_io.save_checkpoint(payload, ckpt_dir, iteration, int(train_cfg["keep_checkpoints"]))
+        if travel_out is not None:
+            write_travel(travel_subset(payload), Path(travel_out))
+        return path
 
     bar = tqdm(total=total, initial=start, disable=not (progress and info.is_main), unit="it", dynamic_ncols=True,
                mininterval=0.5 if sys.stderr.isatty() else 30.0)

@@ -54,10 +54,14 @@ def half(t: torch.Tensor) -> torch.Tensor:
 
 @pytest.fixture
 def travelled(tiny_cat2dog, tmp_path) -> tuple[Path, Path]:
-    """A tiny run trained 3 iterations and its travel checkpoint written by ``python -m trainer.travel``."""
-    run = tmp_path / "run"
-    train(load_config("munit_cpu", [*TINY, "train.iterations=3"]), tiny_cat2dog, run, device="cpu", progress=False)
+    """A tiny run trained 3 iterations and its travel checkpoint written by ``python -m trainer.travel``; the
+    run also wrote one with each checkpoint (``travel_out``), the last one the same as the command's."""
+    run, live = tmp_path / "run", tmp_path / "live"
+    train(load_config("munit_cpu", [*TINY, "train.iterations=3", "train.checkpoint_every=2"]), tiny_cat2dog, run,
+          device="cpu", progress=False, travel_out=live)
     assert travel_main(["write", str(run), str(tmp_path / "travel")]) == 0
+    assert sorted(os.listdir(live)) == [MANIFEST, "travel_00000003_part0.pt"]
+    assert (live / MANIFEST).read_text() == (tmp_path / "travel" / MANIFEST).read_text()  # same bytes: same sha256
     return run, tmp_path / "travel"
 
 

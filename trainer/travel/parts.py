@@ -43,9 +43,8 @@ def stored(tensor: torch.Tensor) -> torch.Tensor:
     tensor = tensor.detach().cpu()
     if not tensor.is_floating_point():
         return tensor.clone()
-    half = tensor.to(torch.float16)
-    overflow = bool((torch.isinf(half) & torch.isfinite(tensor)).any())
-    return tensor.to(torch.bfloat16) if overflow else half
+    finite_max = tensor.nan_to_num(posinf=0.0, neginf=0.0).abs().amax() if tensor.numel() else 0.0
+    return tensor.to(torch.bfloat16 if finite_max > FP16_MAX else torch.float16)
 
 
 def _flat_weights(subset: dict[str, Any]) -> dict[str, torch.Tensor]:
