@@ -150,7 +150,7 @@ def test_warmup_scales_only_the_optimizer_step_and_ends():
     assert default_warmup({"train": {"beta2": 0.999}}) == 1000
 
 
-@pytest.mark.parametrize("damage", ["tamper", "missing", "extra", "manifest"])
+@pytest.mark.parametrize("damage", ["tamper", "missing", "extra", "manifest", "outside"])
 def test_damaged_travel_checkpoints_are_refused_with_one_line(travelled, tiny_cat2dog, tmp_path, capsys, damage):
     _, travel = travelled
     part = travel / json.loads((travel / MANIFEST).read_text())["parts"][0]["name"]
@@ -162,9 +162,14 @@ def test_damaged_travel_checkpoints_are_refused_with_one_line(travelled, tiny_ca
         part.unlink()
     elif damage == "extra":
         shutil.copy(part, travel / "travel_00000001_part0.pt")
-    else:
+    elif damage == "manifest":
         (travel / MANIFEST).write_text("{}")
-    expected = {"tamper": "sha256", "missing": "is missing", "extra": "not in travel.json", "manifest": "not a"}
+    else:
+        manifest = json.loads((travel / MANIFEST).read_text())
+        manifest["parts"][0]["name"] = "../" + manifest["parts"][0]["name"]
+        (travel / MANIFEST).write_text(json.dumps(manifest))
+    expected = {"tamper": "sha256", "missing": "is missing", "extra": "not in travel.json", "manifest": "not a",
+                "outside": "malformed"}
     with pytest.raises(TravelError, match=expected[damage]):
         load_travel(travel)
     capsys.readouterr()

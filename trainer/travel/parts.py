@@ -127,6 +127,13 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise TravelError(f"{path}: unreadable manifest ({str(exc).splitlines()[0]})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
         raise TravelError(f"{path}: not a version-{VERSION} {FORMAT} manifest")
+    parts = manifest.get("parts")
+    if not isinstance(parts, list) or not parts or not all(
+            isinstance(p, dict) and isinstance(p.get("name"), str) and PART_RE.match(p["name"])
+            and isinstance(p.get("bytes"), int) and isinstance(p.get("sha256"), str) for p in parts):
+        raise TravelError(f"{path}: its list of parts is missing or malformed")
+    if not all(key in manifest for key in RECORDS[:3]):
+        raise TravelError(f"{path}: no family, iteration or config")
     return manifest
 
 
