@@ -2,6 +2,8 @@
 
     i2i-train --config munit_cpu.toml --data ../shared/data/cat2dog --out runs/cat2dog train.lr=2e-4
     i2i-train --out runs/cat2dog --resume            # continue exactly where the run stopped
+    i2i-train --resume-from travel/cat2dog --data DATA --out runs/cat2dog_b   # from a travel checkpoint
+    i2i-train --config munit_cpu --data DATA --out runs/long --travel-out travel/long   # travel copy per checkpoint
     torchrun --standalone --nproc-per-node 4 -m trainer.cli --config munit_paper --data DATA --out runs/big \\
         --device cuda
 """
@@ -14,8 +16,9 @@ from pathlib import Path
 
 import torch
 
-from .config import ConfigError, load_config, shipped_configs
+from .config import ConfigError, apply_override, load_config, shipped_configs
 from .data import DatasetError
+from .travel.parts import TravelError, read_manifest
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,10 +27,20 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     shipped = ", ".join(shipped_configs())
     parser.add_argument("--config", help=f"TOML file, or the name of a shipped config ({shipped}); "
-                                         "with --resume defaults to the run's own config.toml")
+                                         "with --resume defaults to the run's own config.toml, with "
+                                         "--resume-from to the travel checkpoint's config")
     parser.add_argument("--data", required=True, help="dataset folder (trainA/trainB, AFHQ train/<class>/, ...)")
     parser.add_argument("--out", required=True, help="run folder (checkpoints/, samples/, metrics.csv, tb/)")
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    parser.add_argument("--resume-from", type=Path, metavar="TRAVEL_DIR",
+                        help="start --out (a new run folder) from a travel checkpoint: its iteration, weights and "
+                             "lr schedule, fresh optimizer state (python -m trainer.travel write makes one)")
+    parser.add_argument("--warmup", type=int, default=None, metavar="K",
+                        help="with --resume-from: linear lr warm-up over K iterations "
+                             "(default 1/(1-train.beta2), 1000 for the shipped configs; 0: none)")
+    parser.add_argument("--travel-out", type=Path, metavar="TRAVEL_DIR",
+                        help="with each checkpoint also write a travel checkpoint into TRAVEL_DIR (copy it off the "
+                             "machine to survive losing it)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
@@ -55,19 +68,30 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    if args.resume and args.resume_from is not None:
+        print("i2i-train: --resume continues --out itself; --resume-from starts a new one: give one of them",
+              file=sys.stderr)
+        return 2
     config_path = args.config
     if config_path is None:
-        if not args.resume:
-            print("i2i-train: --config is required (unless --resume picks up the run's config.toml)",
+        if not args.resume and args.resume_from is None:
+            print("i2i-train: --config is required (unless --resume or --resume-from supplies the config)",
                   file=sys.stderr)
             return 2
-        config_path = Path(args.out) / "config.toml"
+        config_path = Path(args.out) / "config.toml" if args.resume else None
     try:
-        config = load_config(config_path, [*args.sets, *args.overrides])
+        overrides = [*args.sets, *args.overrides]
+        if config_path is None:  # --resume-from without --config
+            config = read_manifest(args.resume_from)["config"]
+            for override in overrides:
+                apply_override(config, override)
+        else:
+            config = load_config(config_path, overrides)
         check_out_folder(Path(args.out))
         result = train(config, args.data, args.out, device=args.device, resume=args.resume,
-                       progress=not args.no_progress)
-    except (ConfigError, DatasetError, FileNotFoundError) as exc:
+                       progress=not args.no_progress, resume_from=args.resume_from, warmup=args.warmup,
+                       travel_out=args.travel_out)
+    except (ConfigError, DatasetError, FileNotFoundError, TravelError) as exc:
         print(f"i2i-train: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # the run folder became unwritable or the disk filled up during the run

@@ -28,7 +28,10 @@ from .metrics import LOOP_LOGGED_VALUES, MetricsLog
 from .precision import Precision
 from .provenance import training_record
 from .run_state import restore_training_state, training_state
+from .slim import travel_subset
 from .stop import StopRequest
+from .travel.parts import load_travel, write_travel
+from .travel.warmup import LrWarmup, default_warmup
 
 
 @dataclass
@@ -58,10 +61,14 @@ def _load_resume_state(ckpt_dir: Path) -> dict[str, Any]:
 
 
 def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: str = "auto",
-          resume: bool = False, progress: bool = True) -> TrainResult:
+          resume: bool = False, progress: bool = True, resume_from: str | Path | None = None,
+          warmup: int | None = None, travel_out: str | Path | None = None) -> TrainResult:
     """Train ``config``'s family on the dataset folder ``data`` into the run folder ``out``.
 
-    With ``resume``, continues exactly from the newest checkpoint in ``out/checkpoints``.
+    With ``resume``, continues exactly from the newest checkpoint in ``out/checkpoints``. With ``resume_from``
+    (a travel checkpoint folder) continues at its iteration with fresh optimizer state and a learning-rate
+    warm-up over ``warmup`` iterations (default :func:`trainer.travel.warmup.default_warmup`). With
+    ``travel_out``, every checkpoint is also written there as a travel checkpoint.
     Under torchrun each process calls this; rank 0 writes logs, samples and checkpoints.
     """
     config = resolve_config(config)
@@ -72,6 +79,10 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
     out = Path(out)
     ckpt_dir = out / "checkpoints"
     state = _load_resume_state(ckpt_dir) if resume else None
+    if resume_from is not None:
+        if resume or ckpt_io.latest_checkpoint(ckpt_dir) is not None:
+            raise ConfigError(f"--resume-from starts a new run folder; {out} already has checkpoints (--resume)")
+        state = load_travel(Path(resume_from))
     start = int(state["iteration"]) if state is not None else 0
 
     family_cls = family_class(config["model"]["family"])
@@ -86,7 +97,13 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
     family = family_cls(config, placement)
     if state is not None:
         restore_training_state(family, precision, state)
-        ckpt_io.set_rng_state(state["rng"])
+        if "rng" in state:
+            ckpt_io.set_rng_state(state["rng"])
+        else:  # travel: no RNG states; fresh random numbers, not a replay of the run's first iterations
+            torch.manual_seed(train_cfg["seed"] * 1_000_003 + start)
+    travelled = state is not None and bool(state.get("travel"))
+    # the warm-up lives in optimizer step hooks, which keep it alive and remove themselves when it is over
+    LrWarmup(family.optimizers().values(), (default_warmup(config) if warmup is None else warmup) if travelled else 0)
     if info.rank:  # other ranks draw their own random numbers; their data differs by position anyway
         torch.manual_seed(train_cfg["seed"] * 1_000_003 + start * info.world_size + info.rank)
     total = int(train_cfg["iterations"])
@@ -107,8 +124,11 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
             return None
         training = training_record(state and state.get("training"), dev, time.perf_counter() - started,
                                    train_cfg["amp"])
-        return ckpt_io.save_checkpoint(training_state(family, iteration, config, precision, stream.record, training),
-                                       ckpt_dir, iteration, int(train_cfg["keep_checkpoints"]))
+        payload = training_state(family, iteration, config, precision, stream.record, training)
+        path = ckpt_io.save_checkpoint(payload, ckpt_dir, iteration, int(train_cfg["keep_checkpoints"]))
+        if travel_out is not None:
+            write_travel(travel_subset(payload), Path(travel_out))
+        return path
 
     bar = tqdm(total=total, initial=start, disable=not (progress and info.is_main), unit="it", dynamic_ncols=True,
                mininterval=0.5 if sys.stderr.isatty() else 30.0)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from . import checkpoint as ckpt_io
 from .config import ConfigError
 from .families import TrainingFamily
@@ -26,17 +28,33 @@ def training_state(family: TrainingFamily, iteration: int, config: dict[str, Any
     return payload
 
 
+def _load_module(module: torch.nn.Module, weights: dict[str, Any] | None, where: str) -> None:
+    if weights is None:
+        raise ConfigError(f"checkpoint has no {where}")
+    try:
+        module.load_state_dict(weights)  # casts half-precision (travel) weights to the module's dtype
+    except RuntimeError as exc:
+        raise ConfigError(f"checkpoint {where} does not fit the config's model: {str(exc).splitlines()[0]}") from None
+
+
 def restore_training_state(family: TrainingFamily, precision: Precision, state: dict[str, Any]) -> None:
     """Load what :func:`training_state` saved into ``family`` and ``precision`` (RNG states are left to the
-    caller, who restores them last)."""
+    caller, who restores them last). From a travel checkpoint (``travel: True``, no optimizer state) the
+    models, EMA copies and schedulers are restored and each optimizer's learning rate set to its scheduler's;
+    EMA copies start from the models when the checkpoint kept none."""
     if state["family"] != family.name:
         raise ConfigError(f"checkpoint is for family {state['family']!r}, config says {family.name!r}")
     for k, m in family.models().items():
-        m.load_state_dict(state["models"][k])
+        _load_module(m, state["models"].get(k), f"models.{k}")
+    ema = state.get("ema") or state["models"]
     for k, m in family.ema_models().items():
-        m.load_state_dict(state["ema"][k])
-    for k, o in family.optimizers().items():
-        o.load_state_dict(state["optimizers"][k])
+        _load_module(m, ema.get(k), f"ema.{k}")
+    if not state.get("travel"):
+        for k, o in family.optimizers().items():
+            o.load_state_dict(state["optimizers"][k])
     for k, s in family.schedulers().items():
         s.load_state_dict(state["schedulers"][k])
+        if state.get("travel"):
+            for group, lr in zip(s.optimizer.param_groups, s.get_last_lr(), strict=True):
+                group["lr"] = lr
     precision.load_state_dict(state.get("precision", {}))
