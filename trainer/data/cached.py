@@ -37,8 +37,9 @@ def crop_flip_batch(images: torch.Tensor, tops: torch.Tensor, lefts: torch.Tenso
 
 class CachedUnpairedBatches:
     """Endless batches ``{"images": [B x 3 x size x size per domain], "skipped": [...]}`` for this rank, from
-    ``position.start`` on; with ``on_device`` the uint8 arrays are copied to ``position.device`` once and the
-    gather and augmentation run there. The files left out of the caches are reported with the first batch."""
+    ``position.start`` on, augmented on ``position.device``: each batch's uint8 rows are gathered from the
+    memory map and moved there, or, with ``on_device``, the whole arrays are copied there once and gathered
+    there. The files left out of the caches are reported with the first batch."""
 
     def __init__(self, caches: Sequence[DomainCache], transform: ShortSideCrop, position: StreamPosition,
                  on_device: bool):
@@ -46,8 +47,8 @@ class CachedUnpairedBatches:
             if not cache.files:
                 raise DatasetError(f"no readable training image among {len(cache.skipped)} files")
         self.caches, self.transform, self.position = caches, transform, position
-        self.device = torch.device(position.device) if on_device else None
-        self.resident = [torch.from_numpy(np.array(c.images)).to(self.device) for c in caches] if on_device else None
+        self.resident = ([torch.from_numpy(np.array(c.images)).to(position.device) for c in caches]
+                         if on_device else None)
 
     def _indices(self, d: int, positions: Sequence[int]) -> tuple[np.ndarray, list[tuple[int, int, bool]]]:
         n, seed, t = len(self.caches[d].files), self.position.seed, self.transform
@@ -61,9 +62,12 @@ class CachedUnpairedBatches:
     def _domain_batch(self, d: int, positions: Sequence[int]) -> torch.Tensor:
         rows, draws = self._indices(d, positions)
         if self.resident is not None:
-            images = self.resident[d][torch.from_numpy(rows).to(self.device)]
+            images = self.resident[d][torch.from_numpy(rows).to(self.position.device)]
         else:
             images = torch.from_numpy(self.caches[d].images[rows])  # a copy: fancy indexing of the memmap
+            if self.position.pin_memory:
+                images = images.pin_memory()
+            images = images.to(self.position.device, non_blocking=True)  # uint8 moves; the crop runs there
         tops, lefts, flips = (torch.tensor(v, device=images.device) for v in zip(*draws, strict=True))
         return crop_flip_batch(images, tops, lefts, flips, self.transform.size)
 

@@ -107,8 +107,9 @@ class MunitFamily(TrainingFamily):
             ids = [placement.device.index] if placement.device.type == "cuda" else None
             self.gen_pair = DistributedDataParallel(self.gen_pair, device_ids=ids)
             self.dis_pair = DistributedDataParallel(self.dis_pair, device_ids=ids)
-        if train["compile"]:  # the training forwards only; checkpoints keep the plain modules' names
-            self.gen_pair, self.dis_pair = torch.compile(self.gen_pair), torch.compile(self.dis_pair)
+        if train["compile"]:  # the training forwards, in place: the modules and their state_dict keys stay
+            self.gen_pair.compile()
+            self.dis_pair.compile()
 
         def adam(modules):
             params = [p for m in modules for p in m.parameters() if p.requires_grad]
