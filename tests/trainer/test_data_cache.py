@@ -146,3 +146,16 @@ def test_tiny_config_trains_with_the_dataset_on_the_device(tiny_cat2dog, tmp_pat
     assert result.iteration == 3 and all(np.isfinite(v) for v in result.last_losses.values())
     assert list((tmp_path / "c").glob("*.npy")) and not (tmp_path / "run" / "data_cache").exists()
 
+
+
+def test_data_share_benchmark_measures_both_loaders(tiny_cat2dog, tmp_path):
+    from benchmarks.train_data_share import measure  # the helper train_throughput.py reports from
+
+    row = measure("munit_cpu", "cpu", 2, "none", data=tiny_cat2dog, seconds=0.0, warmup=1,
+                  cache_dir=tmp_path / "cache")
+    assert (row["config"], row["device"], row["batch_size"], row["amp"]) == ("munit_cpu", "cpu", 2, "none")
+    for loader in ("jpeg", "cache"):
+        m = row[loader]
+        assert 0.0 <= m["data_share"] < 1.0 and m["timed_steps"] >= 1 and m["step_s"] > m["wait_s_per_step"] >= 0
+        assert m["batch_cost_s"] > 0 and m["images_per_s"] > 0
+    assert list((tmp_path / "cache").glob("*.npy"))
