@@ -19,10 +19,13 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 # what every family's run has; a family adds (or overrides) entries with its data_defaults / train_defaults
 TRAIN_DEFAULTS: dict[str, Any] = {
     "iterations": 1_000_000, "batch_size": 1, "lr": 1e-4, "beta1": 0.5, "beta2": 0.999, "weight_decay": 1e-4,
-    "seed": 1, "ema": 0.0, "amp": "none", "channels_last": False,
+    "seed": 1, "ema": 0.0, "amp": "none", "channels_last": False, "compile": False,
     "log_every": 10, "sample_every": 10_000, "checkpoint_every": 10_000, "keep_checkpoints": 3, "sample_rows": 6,
 }
-DATA_DEFAULTS: dict[str, Any] = {"load_size": 256, "size": 256, "flip": True, "domain_names": [], "workers": 4}
+# cache: decode once into the uint8 cache (in cache_dir, default the run folder's data_cache); on_device: keep
+# that cache on the training device (docs/training.md, "Data")
+DATA_DEFAULTS: dict[str, Any] = {"load_size": 256, "size": 256, "flip": True, "domain_names": [], "workers": 4,
+                                 "cache": False, "cache_dir": "", "on_device": False}
 
 
 class ConfigError(ValueError):

@@ -88,7 +88,7 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
     family_cls = family_class(config["model"]["family"])
     batch = int(train_cfg["batch_size"])
     position = StreamPosition(batch, int(train_cfg["seed"]), start * batch, info.rank, info.world_size,
-                              pin_memory=dev.type == "cuda")
+                              pin_memory=dev.type == "cuda", device=dev, run_dir=out)
     stream = family_cls.make_data(find_layout(data, config["data"]["domain_names"]), config, position)
 
     torch.manual_seed(train_cfg["seed"])

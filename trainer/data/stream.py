@@ -28,7 +28,9 @@ from .transforms import load_rgb
 @dataclass(frozen=True)
 class StreamPosition:
     """Where this process's data stream starts: ``start`` samples of this rank already consumed
-    (iteration x batch size when resuming), rank ``rank`` of ``world_size``, batches of ``batch_size``."""
+    (iteration x batch size when resuming), rank ``rank`` of ``world_size``, batches of ``batch_size``;
+    and where it goes: the training ``device`` (``pin_memory`` for CUDA) and the ``run_dir`` (the default
+    home of the uint8 data cache)."""
 
     batch_size: int
     seed: int
@@ -36,6 +38,8 @@ class StreamPosition:
     rank: int = 0
     world_size: int = 1
     pin_memory: bool = False
+    device: torch.device | str = "cpu"
+    run_dir: Path | None = None
 
 
 @dataclass

@@ -28,6 +28,21 @@ def resize_short_side(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, new, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
 
 
+def centre_crop(image: np.ndarray, size: int) -> np.ndarray:
+    """The centred ``size`` x ``size`` window of an HxWx... array (both sides at least ``size``)."""
+    h, w = image.shape[:2]
+    top, left = (h - size) // 2, (w - size) // 2
+    return image[top:top + size, left:left + size]
+
+
+def crop_draw(rng: np.random.Generator, height: int, width: int, size: int, flip: bool) -> tuple[int, int, bool]:
+    """The random part of the training augmentation: a ``size`` crop's top and left, and whether to flip
+    (p=0.5 when ``flip``), drawn in this order from ``rng`` (the JPEG loader and the uint8 cache share it)."""
+    top = int(rng.integers(0, height - size + 1))
+    left = int(rng.integers(0, width - size + 1))
+    return top, left, bool(flip and rng.random() < 0.5)
+
+
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 HxWx3 RGB -> float32 3xHxW in [-1, 1] ((x / 255 - 0.5) / 0.5)."""
     array = image.astype(np.float32) / 127.5 - 1.0
@@ -42,23 +57,16 @@ def to_uint8(tensor: torch.Tensor) -> np.ndarray:
 
 def eval_transform(image: np.ndarray, load_size: int, size: int) -> torch.Tensor:
     """Deterministic: resize the short side to ``load_size``, centre-crop ``size`` x ``size``, to [-1, 1]."""
-    image = resize_short_side(image, load_size)
-    h, w = image.shape[:2]
-    top, left = (h - size) // 2, (w - size) // 2
-    return to_tensor(image[top:top + size, left:left + size])
+    return to_tensor(centre_crop(resize_short_side(image, load_size), size))
 
 
 def train_transform(image: np.ndarray, load_size: int, size: int, flip: bool,
                     rng: np.random.Generator) -> torch.Tensor:
     """Random: resize the short side to ``load_size``, random ``size`` crop, horizontal flip with p=0.5."""
     image = resize_short_side(image, load_size)
-    h, w = image.shape[:2]
-    top = int(rng.integers(0, h - size + 1))
-    left = int(rng.integers(0, w - size + 1))
+    top, left, flipped = crop_draw(rng, image.shape[0], image.shape[1], size, flip)
     image = image[top:top + size, left:left + size]
-    if flip and rng.random() < 0.5:
-        image = image[:, ::-1]
-    return to_tensor(image)
+    return to_tensor(image[:, ::-1] if flipped else image)
 
 
 class ImageTransform(Protocol):

@@ -25,7 +25,8 @@ from .transforms import ImageTransform, ShortSideCrop, load_rgb
 
 
 @lru_cache(maxsize=8)
-def _permutation(seed: int, domain: int, epoch: int, n: int) -> np.ndarray:
+def permutation(seed: int, domain: int, epoch: int, n: int) -> np.ndarray:
+    """The order of a domain's ``n`` images in ``epoch`` (seeded by (seed, domain, epoch))."""
     return np.random.default_rng([seed, domain, epoch]).permutation(n)
 
 
@@ -49,7 +50,7 @@ class UnpairedDataset(Dataset):
         files = self.files[d]
         n = len(files)
         epoch, offset = divmod(position, n)
-        order = _permutation(self.seed, d, epoch, n)
+        order = permutation(self.seed, d, epoch, n)
         rng = np.random.default_rng([self.seed, d, position])
         for k in range(n):
             path = files[order[(offset + k) % n]]
@@ -82,10 +83,19 @@ def unpaired_data(layout: DatasetLayout, config: Mapping[str, Any], position: St
     require_domains(layout, domains)
     transform = transform or ShortSideCrop.from_config(data_cfg)
     dataset = UnpairedDataset(layout.domains, transform, position.seed)
+    fixed, record = unpaired_samples(layout, config, transform)
+    return TrainingData(endless_loader(dataset, position, int(data_cfg.get("workers", 0))), fixed, record)
+
+
+def unpaired_samples(layout: DatasetLayout, config: Mapping[str, Any],
+                     transform: ImageTransform) -> tuple[list[torch.Tensor], dict[str, Any]]:
+    """What both unpaired recipes hand the loop besides batches: the first ``train.sample_rows`` test images
+    of each domain (train images where there are no test ones) through ``transform.eval``, and the record
+    (domains ``a``, ``b``, ... in layout order)."""
     ids = string.ascii_lowercase[:len(layout.domains)]
     fixed = [first_readable(d.test or d.train, int(config["train"]["sample_rows"]), transform.eval)
              for d in layout.domains]
     record = {"dataset": layout.name, "layout": layout.kind,
               "images": {i: len(d.train) for i, d in zip(ids, layout.domains, strict=True)},
               "domains": {i: d.name for i, d in zip(ids, layout.domains, strict=True)}}
-    return TrainingData(endless_loader(dataset, position, int(data_cfg.get("workers", 0))), fixed, record)
+    return fixed, record
