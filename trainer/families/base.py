@@ -29,6 +29,11 @@ class Placement:
         module = module.to(self.device)
         return module.to(memory_format=torch.channels_last) if self.channels_last else module
 
+    def adam_kernel(self) -> dict[str, bool]:
+        """Keyword arguments choosing Adam's implementation for the device: the fused kernel on CUDA (one
+        launch per step instead of several per parameter), the multi-tensor ``foreach`` one elsewhere."""
+        return {"fused": True} if self.device.type == "cuda" else {"foreach": True}
+
     def place_batch(self, x: torch.Tensor) -> torch.Tensor:
         """Move one batch of images to the device (channels_last when asked)."""
         x = x.to(self.device, non_blocking=True)

@@ -34,12 +34,6 @@ PLOT_PANELS = {
 }
 
 
-def adam_kernel(device: torch.device) -> dict[str, bool]:
-    """Adam's implementation for ``device``: the fused kernel on CUDA (one launch per step instead of several
-    per parameter), the multi-tensor ``foreach`` one elsewhere."""
-    return {"fused": True} if device.type == "cuda" else {"foreach": True}
-
-
 class _GeneratorPair(nn.Module):
     """Everything the generator update computes, in one forward (what DDP synchronises)."""
 
@@ -114,7 +108,7 @@ class MunitFamily(TrainingFamily):
         def adam(modules):
             params = [p for m in modules for p in m.parameters() if p.requires_grad]
             return torch.optim.Adam(params, lr=train["lr"], betas=(train["beta1"], train["beta2"]),
-                                    weight_decay=train["weight_decay"], **adam_kernel(placement.device))
+                                    weight_decay=train["weight_decay"], **placement.adam_kernel())
 
         self.gen_opt = adam([self.gen_a, self.gen_b])
         self.dis_opt = adam([self.dis_a, self.dis_b])
