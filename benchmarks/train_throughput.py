@@ -30,8 +30,9 @@ from trainer.precision import Precision, cpu_bf16_native
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # (config, size, batches) per device; munit_paper at 256 px is left out on a CPU (about 10 s per step on 2 cores)
-GROUPS = {"cpu": [("munit_cpu", 64, (1, 8, 16)), ("munit_128", 128, (1, 8)), ("munit_paper", 128, (1,))],
-          "cuda": [("munit_cpu", 64, (8, 32)), ("munit_128", 128, (8, 32)), ("munit_paper", 128, (1, 8))]}
+GROUPS: dict[str, list[tuple[str, int, tuple[int, ...]]]] = {
+    "cpu": [("munit_cpu", 64, (1, 8, 16)), ("munit_128", 128, (1, 8)), ("munit_paper", 128, (1,))],
+    "cuda": [("munit_cpu", 64, (8, 32)), ("munit_128", 128, (8, 32)), ("munit_paper", 128, (1, 8))]}
 
 
 @dataclass(frozen=True)
