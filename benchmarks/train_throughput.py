@@ -1,12 +1,14 @@
-"""Training throughput of the MUNIT configs: images/s per resolution and the share of the machine's peak.
+"""Training throughput of the shipped configs: fp32 vs bf16, batch sizes, channels_last, threads, torch.compile.
 
-The peak is a large fp32 matmul measured in the same run (same threads, same device); a training step's
-FLOPs (discriminator + generator update, forward and backward) are counted with
-``torch.utils.flop_counter.FlopCounterMode``. Images/s counts the training images a step consumes
-(batch size x 2 domains). Random tensors stand in for data, so this measures the model, not decoding.
+Each group (config, size, batch) builds one model per setting and times them in alternating slices, so the
+ratios inside a group are measured in the same run under the same load. Images/s counts the training images a
+step consumes (batch size x domains); random tensors stand in for data, so this measures the training step, not
+decoding (the data-pipeline share is the marked hook below). A step's FLOPs (both updates, forward and
+backward) are counted once per group with ``torch.utils.flop_counter.FlopCounterMode``. On a machine with CUDA
+the same groups are measured there as well; otherwise the report says that no GPU was available.
 
-    PYTHONPATH=. python benchmarks/train_throughput.py                 # CPU: short
-    PYTHONPATH=. python benchmarks/train_throughput.py --device cuda --amp bf16
+    PYTHONPATH=. python benchmarks/train_throughput.py --seconds 4            # CPU, a few minutes
+    PYTHONPATH=. python benchmarks/train_throughput.py --seconds 4 --compile  # adds torch.compile rows (slow)
 """
 from __future__ import annotations
 
@@ -14,102 +16,194 @@ import argparse
 import json
 import platform
 import time
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from trainer.config import family_class, load_config, resolve_config
-from trainer.distributed import pick_device
-from trainer.families import Placement
-from trainer.precision import Precision
+from trainer.families import Placement, TrainingFamily
+from trainer.precision import Precision, cpu_bf16_native
 
 RESULTS = Path(__file__).resolve().parent / "results"
-# the paper config at 256 px is left out on a CPU: about 10 s per step on 2 cores
-DEFAULT_SIZES = {"cpu": {"munit_cpu": [64, 128], "munit_128": [128], "munit_paper": [128]},
-                 "cuda": {"munit_cpu": [64, 128, 256], "munit_128": [128, 256], "munit_paper": [128, 256, 512]}}
+# (config, size, batches) per device; munit_paper at 256 px is left out on a CPU (about 10 s per step on 2 cores)
+GROUPS: dict[str, list[tuple[str, int, tuple[int, ...]]]] = {
+    "cpu": [("munit_cpu", 64, (1, 8, 16)), ("munit_128", 128, (1, 8)), ("munit_paper", 128, (1,))],
+    "cuda": [("munit_cpu", 64, (8, 32)), ("munit_128", 128, (8, 32)), ("munit_paper", 128, (1, 8))]}
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+@dataclass(frozen=True)
+class Setting:
+    """One way of running a training step."""
+
+    amp: str = "none"
+    channels_last: bool = False
+    threads: int = 0  # 0: leave torch's thread count alone
+    compile: bool = False
+
+    def label(self) -> str:
+        parts = ["bf16" if self.amp == "bf16" else "fp32"] + ["channels_last"] * self.channels_last
+        return " ".join(parts + ["compiled"] * self.compile)
 
 
-def matmul_peak(device: torch.device, seconds: float) -> float:
-    """Best FLOP/s of repeated n x n fp32 matmuls (TF32 off) over about ``seconds``."""
-    n = 4096 if device.type == "cuda" else 1024
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    torch.matmul(a, b)
-    best = 0.0
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        sync(device)
+class Trial:
+    """A family built for one setting, its random batch, and the steps timed so far."""
+
+    def __init__(self, config_name: str, size: int, batch: int, setting: Setting, device: torch.device):
+        overrides = [f"data.size={size}", f"data.load_size={size}", f"train.batch_size={batch}",
+                     f'train.amp="{setting.amp}"', f"train.channels_last={str(setting.channels_last).lower()}"]
+        config = resolve_config(load_config(config_name, overrides))
+        torch.manual_seed(0)
+        placement = Placement(device, Precision(setting.amp, device), setting.channels_last)
+        self.family: TrainingFamily = family_class(config["model"]["family"])(config, placement)
+        self.images = [placement.place_batch(torch.rand(batch, 3, size, size) * 2 - 1)
+                       for _ in range(self.family.num_domains)]
+        self.setting, self.steps, self.seconds = setting, 0, 0.0
+        self.first_step_s = 0.0
+        self.error = ""
+        if setting.compile:
+            for model in self.family.models().values():
+                for child in model.children():  # the encoders, decoder, MLP and discriminator scales
+                    child.compile()
+
+    def step(self) -> float:
+        """One training step (its losses come back as Python floats, so it has finished); its seconds."""
+        if self.setting.threads:
+            torch.set_num_threads(self.setting.threads)
         start = time.perf_counter()
-        for _ in range(10):
-            torch.matmul(a, b)
-        sync(device)
-        best = max(best, 10 * 2 * n**3 / (time.perf_counter() - start))
-    return best
+        self.family.train_step(self.images)
+        return time.perf_counter() - start
+
+    def warm_up(self, count_flops: bool) -> float:
+        """The first step (for a compiled model: compile time plus one step); its FLOPs when asked."""
+        try:
+            if count_flops:
+                with FlopCounterMode(display=False) as counter:
+                    self.first_step_s = self.step()
+                return float(counter.get_total_flops())
+            self.first_step_s = self.step()
+        except Exception as exc:  # a compile failure is a result, reported in the table
+            self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+        return 0.0
+
+    def timed_slice(self, seconds: float) -> None:
+        """Time steps for about ``seconds`` (at least one)."""
+        start, done = time.perf_counter(), 0
+        while done == 0 or time.perf_counter() - start < seconds:
+            self.seconds += self.step()
+            done += 1
+        self.steps += done
 
 
-def measure(config_name: str, size: int, device: torch.device, amp: str, seconds: float,
-            batch: int | None) -> dict:
-    """Warm up one step, count one step's FLOPs, then time steps for about ``seconds`` (at least one)."""
-    overrides = [f"data.size={size}", f"data.load_size={size}", f"train.amp=\"{amp}\""]
-    if batch:
-        overrides.append(f"train.batch_size={batch}")
-    config = resolve_config(load_config(config_name, overrides))
-    torch.manual_seed(0)
-    family = family_class(config["model"]["family"])(config, Placement(device, Precision(amp, device)))
-    batch_size = config["train"]["batch_size"]
-    images = [torch.rand(batch_size, 3, size, size, device=device) * 2 - 1 for _ in range(family.num_domains)]
-    family.train_step(images)
-    with FlopCounterMode(display=False) as counter:
-        family.train_step(images)
-    flops = counter.get_total_flops()
-    sync(device)
-    start = time.perf_counter()
-    steps = 0
-    while steps == 0 or time.perf_counter() - start < seconds:
-        family.train_step(images)  # returns python floats: the step has finished
-        steps += 1
-    seconds = (time.perf_counter() - start) / steps
-    return {"config": config_name, "size": size, "batch_size": batch_size, "step_s": seconds,
-            "it_per_s": 1 / seconds, "images_per_s": batch_size * family.num_domains / seconds,
-            "timed_steps": steps, "gflop_per_step": flops / 1e9, "achieved_gflop_s": flops / seconds / 1e9}
+def settings_for(config_name: str, batch: int, device: torch.device, args: argparse.Namespace) -> list[Setting]:
+    """The settings compared in one group: fp32/bf16 x channels_last; on the CPU, for munit_cpu at batch 8,
+    also thread counts and (with ``--compile``) torch.compile."""
+    amps = ("none", "bf16")
+    if config_name == "munit_paper":
+        return [Setting(amp) for amp in amps]
+    settings = [Setting(amp, cl) for amp in amps for cl in (False, True)]
+    if device.type == "cpu" and config_name == "munit_cpu" and batch == 8:
+        settings += [Setting(amp, False, threads) for amp in amps for threads in args.thread_counts]
+        if args.compile:
+            settings += [Setting(amp, False, 0, True) for amp in amps]
+    return settings
+
+
+def measure_group(config_name: str, size: int, batch: int, device: torch.device,
+                  args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Build every setting of the group, warm each up, then time them in ``args.rounds`` alternating slices."""
+    default_threads = torch.get_num_threads()
+    trials = [Trial(config_name, size, batch, s, device) for s in settings_for(config_name, batch, device, args)]
+    flops = trials[0].warm_up(count_flops=True)
+    for trial in trials[1:]:
+        trial.warm_up(count_flops=False)
+        torch.set_num_threads(default_threads)
+    working = [t for t in trials if not t.error]
+    for _ in range(args.rounds):
+        for trial in working:
+            trial.timed_slice(args.seconds / args.rounds)
+            torch.set_num_threads(default_threads)
+    baseline = trials[0].seconds / max(trials[0].steps, 1)
+    rows = []
+    for trial in trials:
+        step_s = trial.seconds / trial.steps if trial.steps else float("nan")
+        rows.append({"device": device.type, "config": config_name, "size": size, "batch_size": batch,
+                     "setting": trial.setting.label(), **asdict(trial.setting),
+                     "threads_used": trial.setting.threads or default_threads, "timed_steps": trial.steps,
+                     "step_s": step_s, "images_per_s": batch * trial.family.num_domains / step_s,
+                     "vs_fp32": baseline / step_s, "first_step_s": trial.first_step_s,
+                     "gflop_per_step": flops / 1e9, "achieved_gflop_s": flops / step_s / 1e9, "error": trial.error})
+        print(f"  {config_name} {size}px batch {batch} {trial.setting.label()}: "
+              f"{rows[-1]['images_per_s']:.2f} img/s {trial.error}", flush=True)
+    return rows
+
+
+# ==== MERGE HOOK: data-pipeline share ==========================================================================
+# benchmarks/train_data_share.py (issue 12, the data part) provides measure(config_name, device, batch, amp) -> dict.
+# At merge, call it here once per (config, batch) of GROUPS and return its dicts; the report prints them under
+# "Data-pipeline share". Until then this returns no rows and the report says "not measured".
+def data_share_rows(device: torch.device) -> list[dict[str, Any]]:
+    """The data pipeline's share of step time per group (filled in at merge, see above)."""
+    return []
+# ================================================================================================================
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """The Markdown table of ``rows``."""
+    lines = ["| device | config | size | batch | setting | threads | img/s | vs fp32 | first step s | GFLOP/s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        head = (f"| {r['device']} | {r['config']} | {r['size']} | {r['batch_size']} | {r['setting']} | "
+                f"{r['threads_used']} | ")
+        if r["error"]:
+            lines.append(head + f"failed: {r['error']} | | | |")
+            continue
+        lines.append(head + f"{r['images_per_s']:.2f} | {r['vs_fp32']:.2f}x | {r['first_step_s']:.1f} | "
+                            f"{r['achieved_gflop_s']:.1f} |")
+    return "\n".join(lines)
+
+
+def measure_device(device: torch.device, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every group of GROUPS for ``device``."""
+    return [row for name, size, batches in GROUPS[device.type] if args.configs is None or name in args.configs
+            for batch in batches for row in measure_group(name, size, batch, device, args)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"])
-    parser.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"])
-    parser.add_argument("--seconds", type=float, default=8.0, help="timing budget per row (at least one step)")
-    parser.add_argument("--batch", type=int, default=0, help="batch size override (default: the config's)")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--seconds", type=float, default=4.0, help="timing budget per setting (at least 1 step)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating slices per setting")
+    parser.add_argument("--threads", type=int, default=0, help="default torch CPU threads (0: torch's)")
+    parser.add_argument("--thread-counts", type=lambda s: [int(x) for x in s.split(",")], default=[1],
+                        help="thread counts compared for munit_cpu at batch 8 (comma-separated)")
+    parser.add_argument("--compile", action="store_true", help="add torch.compile rows (minutes of compiling)")
+    parser.add_argument("--configs", type=lambda s: s.split(","), default=None,
+                        help="only these configs (comma-separated; default: every config of GROUPS)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
-    peak = matmul_peak(device, 2.0)
-    rows = [measure(name, size, device, args.amp, args.seconds, args.batch or None)
-            for name, sizes in DEFAULT_SIZES["cuda" if device.type == "cuda" else "cpu"].items() for size in sizes]
-    for row in rows:
-        row["share_of_peak"] = row["achieved_gflop_s"] * 1e9 / peak
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
-    print(f"device: {device.type} ({name}), threads {torch.get_num_threads()}, amp {args.amp}, "
-          f"measured fp32 matmul peak {peak / 1e9:.1f} GFLOP/s")
-    print("| config | size | batch | it/s | images/s | GFLOP/step | GFLOP/s | share of peak |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['config']} | {r['size']} | {r['batch_size']} | {r['it_per_s']:.2f} | {r['images_per_s']:.2f} | "
-              f"{r['gflop_per_step']:.1f} | {r['achieved_gflop_s']:.1f} | {100 * r['share_of_peak']:.1f}% |")
+    cpu = torch.device("cpu")
+    print(f"CPU: {platform.processor() or platform.machine()}, capability "
+          f"{torch.backends.cpu.get_cpu_capability()}, native bf16 {cpu_bf16_native()}, "
+          f"threads {torch.get_num_threads()}, torch {torch.__version__}", flush=True)
+    rows = measure_device(cpu, args)
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU available"
+    print(f"GPU: {gpu}", flush=True)
+    if torch.cuda.is_available():
+        rows += measure_device(torch.device("cuda"), args)
+    data_share = data_share_rows(cpu)
+    print(format_table(rows))
+    print("Data-pipeline share: " + (json.dumps(data_share) if data_share else "not measured"))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"train_throughput_{device.type}_{args.amp}.json"
-    out.write_text(json.dumps({"created": datetime.now(UTC).isoformat(timespec="seconds"),
-                               "device": device.type, "device_name": name, "threads": torch.get_num_threads(),
-                               "amp": args.amp, "peak_gflop_s": peak / 1e9, "torch": torch.__version__,
-                               "rows": rows}, indent=2), encoding="utf-8")
+    out = RESULTS / "train_throughput.json"
+    out.write_text(json.dumps({"created": datetime.now(UTC).isoformat(timespec="seconds"), "torch": torch.__version__,
+                               "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                               "cpu_bf16_native": cpu_bf16_native(), "threads": torch.get_num_threads(),
+                               "gpu": gpu, "seconds": args.seconds, "rounds": args.rounds, "rows": rows,
+                               "data_share": data_share}, indent=2), encoding="utf-8")
     print(f"wrote {out}")
     return 0
 

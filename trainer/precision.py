@@ -1,12 +1,28 @@
-"""Mixed precision (CUDA bf16/fp16 autocast, loss scaling for fp16) behind one small object."""
+"""Mixed precision behind one small object: bf16 autocast on CUDA or CPU, fp16 (with loss scaling) on CUDA.
+
+Weights and optimizer state stay fp32 in every mode (autocast only runs chosen ops in the lower precision);
+bf16 needs no GradScaler because it has fp32's exponent range.
+"""
 from __future__ import annotations
 
 import contextlib
+import warnings
 from typing import Any
 
 import torch
 
 AMP_DTYPES = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def cpu_bf16_native() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX tiles); otherwise bf16 is emulated."""
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def cpu_bf16_warning() -> str:
+    """The one-line warning given when bf16 autocast is asked for on a CPU without native bf16."""
+    return (f"train.amp=\"bf16\" on a CPU without AVX512-BF16 or AMX (capability "
+            f"{torch.backends.cpu.get_cpu_capability()}): bf16 is emulated and likely slower than amp=\"none\"")
 
 
 class Precision:
@@ -15,8 +31,14 @@ class Precision:
     def __init__(self, amp: str, device: torch.device):
         if amp not in AMP_DTYPES:
             raise ValueError(f"unknown train.amp {amp!r} (expected one of {sorted(AMP_DTYPES)})")
-        if amp != "none" and device.type != "cuda":
-            raise ValueError(f"train.amp={amp!r} needs a CUDA device (got {device.type}); use amp=\"none\"")
+        if amp == "fp16" and device.type != "cuda":
+            raise ValueError(f"train.amp=\"fp16\" needs a CUDA device (got {device.type}); "
+                             f"use amp=\"bf16\" or amp=\"none\"")
+        if amp == "bf16" and device.type not in ("cuda", "cpu"):
+            raise ValueError(f"train.amp=\"bf16\" needs a CUDA device or the CPU (got {device.type}); "
+                             f"use amp=\"none\"")
+        if amp == "bf16" and device.type == "cpu" and not cpu_bf16_native():
+            warnings.warn(cpu_bf16_warning(), RuntimeWarning, stacklevel=2)
         self.device = device
         self.dtype = AMP_DTYPES[amp]
         self.scalers: dict[str, torch.amp.GradScaler] = {}

@@ -210,9 +210,9 @@ def test_channels_last_hinge_and_cycle_options_train(tiny_cat2dog, tmp_path):
     assert all(torch.isfinite(torch.tensor(v)) for v in result.last_losses.values())
 
 
-def test_mixed_precision_needs_cuda(tiny_cat2dog, tmp_path):
+def test_fp16_needs_cuda(tiny_cat2dog, tmp_path):
     with pytest.raises(ValueError, match="needs a CUDA device"):
-        train(tiny_config("train.iterations=1", 'train.amp="bf16"'), tiny_cat2dog, tmp_path / "run", device="cpu")
+        train(tiny_config("train.iterations=1", 'train.amp="fp16"'), tiny_cat2dog, tmp_path / "run", device="cpu")
 
 
 RANK_WEIGHTS_SCRIPT = """

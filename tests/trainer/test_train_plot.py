@@ -9,7 +9,7 @@ import pytest
 
 from trainer.config import dumps_config, resolve_config
 from trainer.metrics import MetricsLog, read_metrics
-from trainer.plot_metrics import main, moving_average, panels_for
+from trainer.plot_metrics import main, moving_average, panels_for, run_label
 
 MUNIT_VALUES = ["dis_total", "gen_total", "gen_adv", "recon_x", "recon_s", "recon_c"]
 
@@ -59,3 +59,20 @@ def test_panels_come_from_the_runs_family(tmp_path):
     assert panels_for(tmp_path / "metrics.csv", columns) == {
         "adversarial": ["dis_total", "gen_adv"], "reconstruction (L1, unweighted)": ["recon_x", "recon_s", "recon_c"],
         "generator total (weighted)": ["gen_total"]}
+
+
+def test_two_runs_share_the_panels_and_are_named_with_their_wall_time(tmp_path):
+    runs = []
+    for name, scale in (("fp32", 1.0), ("bf16", 1.1)):
+        (tmp_path / name).mkdir()
+        log = MetricsLog(tmp_path / name, 0, [*MUNIT_VALUES, "it_per_s"], tensorboard=False)
+        for i in range(1, 21):
+            log.log(i, {**{k: scale / i for k in MUNIT_VALUES}, "it_per_s": 0.5})
+        log.close()
+        runs.append(tmp_path / name)
+    assert run_label(runs[0] / "metrics.csv", read_metrics(runs[0] / "metrics.csv")) == "fp32: 20 it, 1 min"
+    out = tmp_path / "compare.png"
+    assert main([str(runs[0]), str(runs[1]), "--out", str(out), "--smooth", "3"]) == 0
+    image = cv2.imread(str(out))
+    assert image is not None and image.shape[1] > image.shape[0] > 100
+    assert main([str(runs[0]), str(tmp_path / "missing"), "--out", str(out)]) == 2
