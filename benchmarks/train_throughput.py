@@ -141,14 +141,24 @@ def measure_group(config_name: str, size: int, batch: int, device: torch.device,
     return rows
 
 
-# ==== MERGE HOOK: data-pipeline share ==========================================================================
-# benchmarks/train_data_share.py (issue 12, the data part) provides measure(config_name, device, batch, amp) -> dict.
-# At merge, call it here once per (config, batch) of GROUPS and return its dicts; the report prints them under
-# "Data-pipeline share". Until then this returns no rows and the report says "not measured".
-def data_share_rows(device: torch.device) -> list[dict[str, Any]]:
-    """The data pipeline's share of step time per group (filled in at merge, see above)."""
-    return []
-# ================================================================================================================
+def data_share_rows(device: torch.device, seconds: float, configs: list[str] | None) -> list[dict[str, Any]]:
+    """The data pipeline's share of step time (JPEG loader vs the uint8 cache), per config of GROUPS at its
+    largest batch, from benchmarks/train_data_share.py."""
+    from train_data_share import measure  # the sibling benchmark script (this file runs as a script)
+
+    return [measure(config_name, device, max(batches), "none", seconds=seconds)
+            for config_name, _size, batches in GROUPS[device.type] if configs is None or config_name in configs]
+
+
+def format_data_share(rows: list[dict[str, Any]]) -> str:
+    """The Markdown table of the data pipeline's share of step time, JPEG loader vs uint8 cache."""
+    lines = ["| device | config | batch | loader | data share of step | img/s |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        for loader in ("jpeg", "cache"):
+            m = r[loader]
+            lines.append(f"| {r['device']} | {r['config']} | {r['batch_size']} | {loader} | "
+                         f"{100 * m['data_share']:.1f}% | {m['images_per_s']:.2f} |")
+    return "\n".join(lines)
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
@@ -179,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="default torch CPU threads (0: torch's)")
     parser.add_argument("--thread-counts", type=lambda s: [int(x) for x in s.split(",")], default=[1],
                         help="thread counts compared for munit_cpu at batch 8 (comma-separated)")
+    parser.add_argument("--data-seconds", type=float, default=5.0,
+                        help="timed training per loader for the data-pipeline share (0: skip it)")
     parser.add_argument("--compile", action="store_true", help="add torch.compile rows (minutes of compiling)")
     parser.add_argument("--configs", type=lambda s: s.split(","), default=None,
                         help="only these configs (comma-separated; default: every config of GROUPS)")
@@ -194,9 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"GPU: {gpu}", flush=True)
     if torch.cuda.is_available():
         rows += measure_device(torch.device("cuda"), args)
-    data_share = data_share_rows(cpu)
+    data_share = data_share_rows(cpu, args.data_seconds, args.configs) if args.data_seconds > 0 else []
     print(format_table(rows))
-    print("Data-pipeline share: " + (json.dumps(data_share) if data_share else "not measured"))
+    print(format_data_share(data_share) if data_share else "Data-pipeline share: not measured")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "train_throughput.json"
     out.write_text(json.dumps({"created": datetime.now(UTC).isoformat(timespec="seconds"), "torch": torch.__version__,
