@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_munit import TINY_MUNIT
 
 from i2i_common.images import write_image
 from trainer.config import load_config
@@ -24,17 +25,8 @@ from trainer.data import cache as cache_module
 from trainer.loop import train
 from trainer.metrics import read_metrics
 
-TINY = ["model.dim=8", "model.n_res=1", "model.mlp_dim=16", "model.style_n_downsample=2", "model.dis_dim=8",
-        "model.dis_n_layer=2", "model.dis_num_scales=2", "data.size=32", "data.load_size=36", "data.workers=0",
-        "train.log_every=1", "train.sample_rows=2", "train.sample_styles=2", "train.sample_every=100"]
+TINY = [*TINY_MUNIT, "train.sample_every=100"]
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def data_config(tmp_path: Path, on_device: bool = False) -> dict:

@@ -6,6 +6,7 @@ import warnings
 
 import pytest
 import torch
+from tiny_munit import TINY_MUNIT as TINY
 
 from trainer.checkpoint import load_checkpoint
 from trainer.cli import main as cli_main
@@ -13,19 +14,7 @@ from trainer.config import load_config
 from trainer.loop import train
 from trainer.precision import Precision, cpu_bf16_native
 
-TINY = ["model.dim=8", "model.n_res=1", "model.mlp_dim=16", "model.style_n_downsample=2", "model.dis_dim=8",
-        "model.dis_n_layer=2", "model.dis_num_scales=2", "data.size=32", "data.load_size=36", "data.workers=0",
-        "train.log_every=1", "train.sample_rows=2", "train.sample_styles=2"]
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models on a shared 2-core machine: one thread avoids oversubscription."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -7,14 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tiny_munit import TINY_MUNIT as TINY
+
 from trainer.checkpoint import list_checkpoints, load_checkpoint
 from trainer.metrics import read_metrics
 
 REPO = Path(__file__).resolve().parents[2]
 BLOCKED = ("onnxruntime", "PySide6", "desktop", "export", "evaluation")
-TINY = ["model.dim=8", "model.n_res=1", "model.mlp_dim=16", "model.style_n_downsample=2", "model.dis_dim=8",
-        "model.dis_n_layer=2", "model.dis_num_scales=2", "data.size=32", "data.load_size=36", "data.workers=0",
-        "train.log_every=1", "train.sample_rows=2", "train.sample_styles=2"]
 # Run module argv[1] as __main__ with the rest of argv, with every BLOCKED package absent: each finder on
 # sys.meta_path is wrapped so that it finds none of them, so `import x` raises "No module named 'x'" and
 # importlib.util.find_spec("x") is None (torch probes optional packages that way), as after an install

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_munit import TINY_MUNIT
 
 from trainer.checkpoint import load_checkpoint
 from trainer.cli import main as cli_main
@@ -25,18 +26,8 @@ from trainer.travel.__main__ import main as travel_main
 from trainer.travel.parts import MANIFEST, MIB, TravelError, load_travel, stored, write_travel
 from trainer.travel.warmup import LrWarmup, default_warmup
 
-TINY = ["model.dim=8", "model.n_res=1", "model.mlp_dim=16", "model.style_n_downsample=2", "model.dis_dim=8",
-        "model.dis_n_layer=2", "model.dis_num_scales=2", "data.size=32", "data.load_size=36", "data.workers=0",
-        "train.log_every=1", "train.sample_rows=2", "train.sample_styles=2", "train.sample_every=100",
-        "train.ema=0.9", "train.lr_step=3"]
+TINY = [*TINY_MUNIT, "train.sample_every=100", "train.ema=0.9", "train.lr_step=3"]
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def family_subset(name: str, *overrides: str) -> dict:
