@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tiny_munit import TINY_MUNIT
 
 from i2i_common.images import write_image
 from trainer.config import load_config
@@ -24,6 +23,8 @@ from trainer.data import (
 from trainer.data import cache as cache_module
 from trainer.loop import train
 from trainer.metrics import read_metrics
+
+from tiny_munit import TINY_MUNIT
 
 TINY = [*TINY_MUNIT, "train.sample_every=100"]
 

@@ -6,13 +6,14 @@ import warnings
 
 import pytest
 import torch
-from tiny_munit import TINY_MUNIT as TINY
 
 from trainer.checkpoint import load_checkpoint
 from trainer.cli import main as cli_main
 from trainer.config import load_config
 from trainer.loop import train
 from trainer.precision import Precision, cpu_bf16_native
+
+from tiny_munit import TINY_MUNIT as TINY
 
 CPU = torch.device("cpu")
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny_munit import TINY_MUNIT as TINY
 
 from trainer.checkpoint import list_checkpoints, load_checkpoint
 from trainer.cli import main as cli_main
@@ -19,6 +18,8 @@ from trainer.config import ConfigError, load_config
 from trainer.loop import train
 from trainer.metrics import read_metrics
 from trainer.models.munit import build_generator
+
+from tiny_munit import TINY_MUNIT as TINY
 
 REPO = Path(__file__).resolve().parents[2]
 

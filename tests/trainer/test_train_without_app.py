@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tiny_munit import TINY_MUNIT as TINY
-
 from trainer.checkpoint import list_checkpoints, load_checkpoint
 from trainer.metrics import read_metrics
+
+from tiny_munit import TINY_MUNIT as TINY
 
 REPO = Path(__file__).resolve().parents[2]
 BLOCKED = ("onnxruntime", "PySide6", "desktop", "export", "evaluation")

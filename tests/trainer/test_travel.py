@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny_munit import TINY_MUNIT
 
 from trainer.checkpoint import load_checkpoint
 from trainer.cli import main as cli_main
@@ -25,6 +24,8 @@ from trainer.slim import travel_subset
 from trainer.travel.__main__ import main as travel_main
 from trainer.travel.parts import MANIFEST, MIB, TravelError, load_travel, stored, write_travel
 from trainer.travel.warmup import LrWarmup, default_warmup
+
+from tiny_munit import TINY_MUNIT
 
 TINY = [*TINY_MUNIT, "train.sample_every=100", "train.ema=0.9", "train.lr_step=3"]
 

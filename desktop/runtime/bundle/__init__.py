@@ -18,20 +18,20 @@ from .library import USER_ALIAS, BundleScan, find_bundles, model_dirs, resolve_b
 from .loader import load_bundle
 from .manifest import check_model_name, parse_manifest
 from .model import (
-                    ARCHIVE_SUFFIX,
-                    MANIFEST,
-                    PRECISIONS,
-                    SCHEMA_VERSION,
-                    ArraySpec,
-                    Bundle,
-                    BundleError,
-                    Direction,
-                    Domain,
-                    GraphSpec,
-                    ImageSpec,
-                    SizeSpec,
-                    StyleSpec,
-                    TensorSpec,
+    ARCHIVE_SUFFIX,
+    MANIFEST,
+    PRECISIONS,
+    SCHEMA_VERSION,
+    ArraySpec,
+    Bundle,
+    BundleError,
+    Direction,
+    Domain,
+    GraphSpec,
+    ImageSpec,
+    SizeSpec,
+    StyleSpec,
+    TensorSpec,
 )
 from .session_io import check_session_io, verify_graphs
 
