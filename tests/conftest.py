@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from repo_paths import FIXTURE_BUNDLES, SHARED_DATA, TINY_FAMILIES
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
@@ -30,11 +30,7 @@ def umask(request) -> Iterator[int]:
     os.umask(previous)
 
 
-# ---- model bundles: tiny real ONNX bundles for every family, committed in tests/fixtures/bundles (written by
-# `python -m devkit.bundle_factory tests/fixtures/bundles`; tests/export checks they are still what it makes)
-
-FIXTURE_BUNDLES = REPO / "tests" / "fixtures" / "bundles"
-TINY_FAMILIES = tuple(sorted(p.name.removeprefix("tiny-") for p in FIXTURE_BUNDLES.glob("tiny-*") if p.is_dir()))
+# ---- model bundles: the committed tiny bundles of every family (tests/repo_paths.py)
 
 
 @pytest.fixture(autouse=True)

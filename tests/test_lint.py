@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from repo_paths import REPO
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO
+from repo_paths import REPO
 
 
 def _quick_start_commands() -> list[str]:

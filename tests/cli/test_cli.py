@@ -16,7 +16,7 @@ from desktop.runtime.bundle import load_bundle
 from desktop.runtime.paths import user_models_dir
 from i2i_common.images import read_image, write_image
 
-from conftest import REPO
+from repo_paths import REPO
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ from desktop.runtime.style import RandomStyle
 from desktop.runtime.translators import open_translator
 from i2i_common.images import read_image, write_image
 
-from conftest import REPO
+from repo_paths import REPO
 
 # mean R, G, B of `cat_1.jpg` (as PNG) translated a2b with --seed 11 --count 2, measured once with the
 # encode-once loop the CLI had before translate_many

@@ -19,7 +19,7 @@ from desktop.runtime.bundle import MANIFEST
 from devkit.bundle_factory import TINY_BUNDLE_FAMILIES
 from devkit.bundle_factory import main as factory_main
 
-from conftest import FIXTURE_BUNDLES, TINY_FAMILIES
+from repo_paths import FIXTURE_BUNDLES, TINY_FAMILIES
 
 
 @pytest.fixture(scope="module")

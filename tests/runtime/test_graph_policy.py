@@ -30,7 +30,7 @@ from devkit.bundle_mutants import (
 )
 from i2i_common.images import write_image
 
-from conftest import REPO
+from repo_paths import REPO
 
 
 @pytest.fixture()
