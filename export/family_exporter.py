@@ -16,6 +16,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from desktop.runtime.bundle import Direction, Domain
+
 from .data import DatasetImages
 from .onnx_export import ExportError, TensorIO
 
@@ -58,23 +60,6 @@ class ExportGraph:
 
 
 @dataclass(frozen=True)
-class ExportDomain:
-    """A bundle domain as the manifest lists it (``{id, name}``)."""
-
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class ExportDirection:
-    """A bundle direction (``{id, source, target}``); ``source`` is ``"*"`` where any image is translated."""
-
-    id: str
-    source: str
-    target: str
-
-
-@dataclass(frozen=True)
 class VerificationOutput:
     """One output of a verification translation: ``image`` (normalised to [-1, 1]; counts towards
     ms per image, PSNR at a data range of 2) or ``map`` (e.g. an attention map; PSNR at its own range)."""
@@ -104,11 +89,11 @@ class FamilyExporter(ABC):
         """The graphs to export, fp32, in bundle order."""
 
     @abstractmethod
-    def domains(self, model: Any, data: DatasetImages) -> list[ExportDomain]:
+    def domains(self, model: Any, data: DatasetImages) -> list[Domain]:
         """The bundle's domains (refuse, with :class:`ExportError`, a dataset the family cannot use)."""
 
     @abstractmethod
-    def directions(self, domains: list[ExportDomain]) -> list[ExportDirection]:
+    def directions(self, domains: list[Domain]) -> list[Direction]:
         """The bundle's directions between ``domains``."""
 
     @abstractmethod
@@ -120,7 +105,7 @@ class FamilyExporter(ABC):
         """Inputs for ``graph`` derived from a batch of normalised images of :meth:`feed_images`."""
 
     @abstractmethod
-    def translate(self, run: Runner, graphs: Mapping[ExportKey, ExportGraph], direction: ExportDirection,
+    def translate(self, run: Runner, graphs: Mapping[ExportKey, ExportGraph], direction: Direction,
                   images: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Translate along ``direction`` through ``run``, from ``images`` (normalised test images per
         dataset domain, the same count in each); returns :attr:`verification_outputs` by name."""

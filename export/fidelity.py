@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .family_exporter import ExportDirection, ExportGraph, FamilyExporter
+from desktop.runtime.bundle import Direction
+
+from .family_exporter import ExportGraph, FamilyExporter
 from .onnx_export import ExportError
 from .runners import OnnxRunner, graphs_by_key
 
@@ -23,7 +25,7 @@ def psnr(reference: np.ndarray, test: np.ndarray, data_range: float = 2.0) -> fl
     return float("inf") if mse == 0 else 10.0 * np.log10(data_range**2 / mse)
 
 
-def _translate(exporter: FamilyExporter, runner: OnnxRunner, graphs: list[ExportGraph], direction: ExportDirection,
+def _translate(exporter: FamilyExporter, runner: OnnxRunner, graphs: list[ExportGraph], direction: Direction,
                images: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
     """One verification translation; its outputs must be exactly the ones the exporter declares."""
     outputs = exporter.translate(runner, graphs_by_key(graphs), direction, images, rng)
@@ -33,7 +35,7 @@ def _translate(exporter: FamilyExporter, runner: OnnxRunner, graphs: list[Export
     return outputs
 
 
-def psnr_vs_fp32(exporter: FamilyExporter, graphs: list[ExportGraph], directions: list[ExportDirection],
+def psnr_vs_fp32(exporter: FamilyExporter, graphs: list[ExportGraph], directions: list[Direction],
                  work: Path, precision: str, images: Mapping[str, np.ndarray], seed: int) -> float:
     """Worst PSNR (dB) of ``precision`` translations against fp32 over directions and compared outputs."""
     worst = float("inf")
@@ -50,7 +52,7 @@ def psnr_vs_fp32(exporter: FamilyExporter, graphs: list[ExportGraph], directions
     return worst
 
 
-def ms_per_image(exporter: FamilyExporter, graphs: list[ExportGraph], direction: ExportDirection, work: Path,
+def ms_per_image(exporter: FamilyExporter, graphs: list[ExportGraph], direction: Direction, work: Path,
                  precision: str, images: Mapping[str, np.ndarray]) -> float:
     """Mean onnxruntime time (ms) per image of batch-1 translations along ``direction``, after a warm-up;
     one translation makes as many images as its ``image`` outputs hold."""

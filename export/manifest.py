@@ -14,10 +14,11 @@ import onnx
 import onnxruntime
 import torch
 
+from desktop.runtime.bundle import Direction, Domain
 from trainer.provenance import hardware
 
 from .data import DatasetImages
-from .family_exporter import ExportDirection, ExportDomain, ExportGraph, ExportKey
+from .family_exporter import ExportGraph, ExportKey
 from .source import ExportSource
 
 MIN_SIDE, MAX_SIDE = 32, 1024
@@ -31,7 +32,7 @@ def array_file(role: str, domain: str | None) -> str:
 
 def bundle_manifest(*, family: str, name: str, title: str, license: str, source: ExportSource,
                     data: DatasetImages, size_multiple: int, family_fields: dict[str, Any],
-                    domains: list[ExportDomain], directions: list[ExportDirection], graphs: list[ExportGraph],
+                    domains: list[Domain], directions: list[Direction], graphs: list[ExportGraph],
                     precisions: list[str], arrays: dict[ExportKey, np.ndarray],
                     verification: dict[str, Any]) -> dict[str, Any]:
     """The manifest of a bundle holding ``graphs`` at each of ``precisions`` and ``arrays``."""

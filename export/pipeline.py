@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from desktop.runtime.bundle import Bundle
+from desktop.runtime.bundle import Bundle, Direction, Domain
 
 from .bundle_writer import write_bundle
 from .data import DatasetImages
-from .family_exporter import ExportDirection, ExportDomain, ExportGraph, FamilyExporter
+from .family_exporter import ExportGraph, FamilyExporter
 from .fidelity import ms_per_image, psnr_vs_fp32
 from .manifest import array_file, bundle_manifest
 from .onnx_export import OPSET, ExportError, export_module
@@ -99,7 +99,7 @@ def export_bundle(source: ExportSource, data: DatasetImages, options: ExportOpti
     return bundle
 
 
-def _check_scopes(graphs: list[ExportGraph], domains: list[ExportDomain], directions: list[ExportDirection]) -> None:
+def _check_scopes(graphs: list[ExportGraph], domains: list[Domain], directions: list[Direction]) -> None:
     """Every domain- or direction-scoped graph must be for one of the declared domains or directions."""
     declared = {"domain": [d.id for d in domains], "direction": [d.id for d in directions]}
     for graph in graphs:
@@ -109,7 +109,7 @@ def _check_scopes(graphs: list[ExportGraph], domains: list[ExportDomain], direct
                               f"exporter does not declare (declared: {', '.join(ids)})")
 
 
-def _variants(exporter: FamilyExporter, model: Any, graphs: list[ExportGraph], directions: list[ExportDirection],
+def _variants(exporter: FamilyExporter, model: Any, graphs: list[ExportGraph], directions: list[Direction],
               work: Path, data: DatasetImages, options: ExportOptions, verification: dict[str, Any]) -> list[str]:
     """Convert, measure and keep (or drop) each requested variant; fills ``verification``."""
     wanted = [p for p in options.precisions if p in VARIANTS]

@@ -7,17 +7,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from desktop.runtime.bundle import Direction, Domain
+
 from ..data import DatasetImages
-from ..family_exporter import (
-    ExportDirection,
-    ExportDomain,
-    ExportGraph,
-    ExportKey,
-    FamilyExporter,
-    Feeds,
-    Runner,
-    VerificationOutput,
-)
+from ..family_exporter import ExportGraph, ExportKey, FamilyExporter, Feeds, Runner, VerificationOutput
 from ..onnx_export import ExportError, TensorIO
 
 DOMAINS = ("a", "b")
@@ -67,14 +60,14 @@ class MunitExporter(FamilyExporter):
             ]
         return graphs
 
-    def domains(self, model: dict[str, torch.nn.Module], data: DatasetImages) -> list[ExportDomain]:
+    def domains(self, model: dict[str, torch.nn.Module], data: DatasetImages) -> list[Domain]:
         if data.domains != list(DOMAINS):
             raise ExportError(f"{data.layout.root}: MUNIT needs 2 domains, found {len(data.domains)} "
                               f"({data.layout.kind} layout)")
-        return [ExportDomain(d, data.domain_names[d]) for d in DOMAINS]
+        return [Domain(d, data.domain_names[d]) for d in DOMAINS]
 
-    def directions(self, domains: list[ExportDomain]) -> list[ExportDirection]:
-        return [ExportDirection(f"{s.id}2{t.id}", s.id, t.id) for s in domains for t in domains if s != t]
+    def directions(self, domains: list[Domain]) -> list[Direction]:
+        return [Direction(f"{s.id}2{t.id}", s.id, t.id) for s in domains for t in domains if s != t]
 
     def feed_images(self, graph: ExportGraph) -> str:
         """Its own domain's images for the encoders, the other domain's (the source) for a decoder."""
@@ -90,7 +83,7 @@ class MunitExporter(FamilyExporter):
         style_dim = graph.inputs[1].shape[1]
         return {"content": content, "style": rng.standard_normal((len(images), style_dim)).astype(np.float32)}
 
-    def translate(self, run: Runner, graphs: Mapping[ExportKey, ExportGraph], direction: ExportDirection,
+    def translate(self, run: Runner, graphs: Mapping[ExportKey, ExportGraph], direction: Direction,
                   images: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
         """The source images under random prior styles, then under the styles of the target's images."""
         source, target = images[direction.source], images[direction.target]

@@ -17,23 +17,14 @@ import numpy as np
 import pytest
 import torch
 
-from desktop.runtime.bundle import MANIFEST, load_bundle
+from desktop.runtime.bundle import MANIFEST, Direction, Domain, load_bundle
 from desktop.runtime.preprocess import from_tensor, to_tensor
 from desktop.runtime.style import TypicalStyle
 from desktop.runtime.translators import open_translator
 from devkit.bundle_factory import Guiding, TunitGenerator, UgatitGenerator
 from export import registry
 from export.data import DatasetImages
-from export.family_exporter import (
-    ExportDirection,
-    ExportDomain,
-    ExportGraph,
-    ExportKey,
-    FamilyExporter,
-    Feeds,
-    Runner,
-    VerificationOutput,
-)
+from export.family_exporter import ExportGraph, ExportKey, FamilyExporter, Feeds, Runner, VerificationOutput
 from export.onnx_export import ExportError, TensorIO
 from export.pipeline import ExportOptions, export_bundle
 from export.source import ExportSource
@@ -58,11 +49,11 @@ class FakeUgatitExporter(FamilyExporter):
     def graphs(self, model) -> list[ExportGraph]:
         return [ExportGraph("generator", "direction", d, m, (IMAGE,), (OUTPUT, HEATMAP)) for d, m in model.items()]
 
-    def domains(self, model, data: DatasetImages) -> list[ExportDomain]:
-        return [ExportDomain(d, data.domain_names[d]) for d in ("a", "b")]
+    def domains(self, model, data: DatasetImages) -> list[Domain]:
+        return [Domain(d, data.domain_names[d]) for d in ("a", "b")]
 
-    def directions(self, domains: list[ExportDomain]) -> list[ExportDirection]:
-        return [ExportDirection(d, s, "b" if s == "a" else "a") for d, s in self.SOURCES.items()]
+    def directions(self, domains: list[Domain]) -> list[Direction]:
+        return [Direction(d, s, "b" if s == "a" else "a") for d, s in self.SOURCES.items()]
 
     def feed_images(self, graph: ExportGraph) -> str:
         return self.SOURCES[graph.scope_id]
@@ -70,7 +61,7 @@ class FakeUgatitExporter(FamilyExporter):
     def feeds(self, model, graph: ExportGraph, images: np.ndarray, rng: np.random.Generator) -> Feeds:
         return {"image": images}
 
-    def translate(self, run: Runner, graphs: Mapping[ExportKey, ExportGraph], direction: ExportDirection,
+    def translate(self, run: Runner, graphs: Mapping[ExportKey, ExportGraph], direction: Direction,
                   images: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
         output, heatmap = run(graphs[("generator", direction.id)], {"image": images[direction.source]})
         return {"output": output, "heatmap": heatmap}
@@ -99,11 +90,11 @@ class FakeTunitExporter(FamilyExporter):
         return [ExportGraph("guiding", "bundle", None, model["guiding"], (IMAGE,), (style, logits)),
                 ExportGraph("generator", "bundle", None, model["generator"], (IMAGE, style), (OUTPUT,))]
 
-    def domains(self, model, data: DatasetImages) -> list[ExportDomain]:
-        return [ExportDomain(f"c{k}", f"cluster {k}") for k in range(model["guiding"].cluster.out_features)]
+    def domains(self, model, data: DatasetImages) -> list[Domain]:
+        return [Domain(f"c{k}", f"cluster {k}") for k in range(model["guiding"].cluster.out_features)]
 
-    def directions(self, domains: list[ExportDomain]) -> list[ExportDirection]:
-        return [ExportDirection(f"to_{d.id}", "*", d.id) for d in domains]
+    def directions(self, domains: list[Domain]) -> list[Direction]:
+        return [Direction(f"to_{d.id}", "*", d.id) for d in domains]
 
     def feed_images(self, graph: ExportGraph) -> str:
         return "a"  # the one unlabeled folder
@@ -115,7 +106,7 @@ class FakeTunitExporter(FamilyExporter):
             style = model["guiding"](torch.from_numpy(images))[0].numpy()
         return {"image": images, "style": style[::-1].copy()}  # another image's style
 
-    def translate(self, run: Runner, graphs: Mapping[ExportKey, ExportGraph], direction: ExportDirection,
+    def translate(self, run: Runner, graphs: Mapping[ExportKey, ExportGraph], direction: Direction,
                   images: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
         style = run(graphs[("guiding", None)], {"image": images["a"]})[0]
         return {"output": run(graphs[("generator", None)], {"image": images["a"], "style": style[::-1].copy()})[0]}
@@ -211,7 +202,7 @@ def test_bundle_scoped_graphs_export_and_translate(tmp_path, unlabeled, monkeypa
 
 def test_a_graph_for_an_undeclared_direction_is_refused(tmp_path, shared_data, monkeypatch):
     exporter = FakeUgatitExporter()
-    monkeypatch.setattr(exporter, "directions", lambda domains: [ExportDirection("a2b", "a", "b")])
+    monkeypatch.setattr(exporter, "directions", lambda domains: [Direction("a2b", "a", "b")])
     with pytest.raises(ExportError, match="b2a_generator.onnx is for direction 'b2a'"):
         export_fake("ugatit", exporter, shared_data / "cat2dog", tmp_path / "bad", monkeypatch)
     assert not (tmp_path / "bad").exists()
