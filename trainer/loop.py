@@ -101,9 +101,10 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
             ckpt_io.set_rng_state(state["rng"])
         else:  # travel: no RNG states; fresh random numbers, not a replay of the run's first iterations
             torch.manual_seed(train_cfg["seed"] * 1_000_003 + start)
-    travelled = state is not None and bool(state.get("travel"))
-    # the warm-up lives in optimizer step hooks, which keep it alive and remove themselves when it is over
-    LrWarmup(family.optimizers().values(), (default_warmup(config) if warmup is None else warmup) if travelled else 0)
+    if state is not None and state.get("travel"):
+        # fresh Adam moments: warm the learning rate up; the warm-up lives in optimizer step hooks, which keep
+        # it alive and remove themselves when it is over
+        LrWarmup(family.optimizers().values(), default_warmup(config) if warmup is None else warmup)
     if info.rank:  # other ranks draw their own random numbers; their data differs by position anyway
         torch.manual_seed(train_cfg["seed"] * 1_000_003 + start * info.world_size + info.rank)
     total = int(train_cfg["iterations"])
