@@ -18,6 +18,7 @@ import torch
 
 from .config import ConfigError, apply_override, load_config, shipped_configs
 from .data import DatasetError
+from .precision import PrecisionError
 from .travel.parts import TravelError, read_manifest
 
 
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         result = train(config, args.data, args.out, device=args.device, resume=args.resume,
                        progress=not args.no_progress, resume_from=args.resume_from, warmup=args.warmup,
                        travel_out=args.travel_out)
-    except (ConfigError, DatasetError, FileNotFoundError, TravelError) as exc:
+    except (ConfigError, DatasetError, FileNotFoundError, PrecisionError, TravelError) as exc:
         print(f"i2i-train: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # the run folder became unwritable or the disk filled up during the run

@@ -11,6 +11,11 @@ from typing import Any
 
 import torch
 
+
+class PrecisionError(ValueError):
+    """``train.amp`` asks for a precision the training device cannot run."""
+
+
 AMP_DTYPES = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -30,12 +35,12 @@ class Precision:
 
     def __init__(self, amp: str, device: torch.device):
         if amp not in AMP_DTYPES:
-            raise ValueError(f"unknown train.amp {amp!r} (expected one of {sorted(AMP_DTYPES)})")
+            raise PrecisionError(f"unknown train.amp {amp!r} (expected one of {sorted(AMP_DTYPES)})")
         if amp == "fp16" and device.type != "cuda":
-            raise ValueError(f"train.amp=\"fp16\" needs a CUDA device (got {device.type}); "
+            raise PrecisionError(f"train.amp=\"fp16\" needs a CUDA device (got {device.type}); "
                              f"use amp=\"bf16\" or amp=\"none\"")
         if amp == "bf16" and device.type not in ("cuda", "cpu"):
-            raise ValueError(f"train.amp=\"bf16\" needs a CUDA device or the CPU (got {device.type}); "
+            raise PrecisionError(f"train.amp=\"bf16\" needs a CUDA device or the CPU (got {device.type}); "
                              f"use amp=\"none\"")
         if amp == "bf16" and device.type == "cpu" and not cpu_bf16_native():
             warnings.warn(cpu_bf16_warning(), RuntimeWarning, stacklevel=2)

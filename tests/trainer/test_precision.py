@@ -85,3 +85,14 @@ def test_cpu_with_native_bf16_gives_no_warning(monkeypatch):
 def test_unsupported_precision_is_refused_with_a_clear_message(amp, device, message):
     with pytest.raises(ValueError, match=message):
         Precision(amp, torch.device(device))
+
+
+def test_cli_refuses_fp16_on_a_cpu_in_one_line_and_writes_nothing(tmp_path, shared_data, capsys):
+    out = tmp_path / "run"
+    code = cli_main(["--config", "munit_cpu", "--data", str(shared_data / "cat2dog"), "--out", str(out),
+                     "--device", "cpu", "--no-progress", *TINY, 'train.amp="fp16"'])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().splitlines() == ['i2i-train: train.amp="fp16" needs a CUDA device (got cpu); '
+                                        'use amp="bf16" or amp="none"']
+    assert not out.exists()
