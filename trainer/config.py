@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .config_error import ConfigError
 from .families import TRAINING_FAMILIES, TrainingFamily
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -26,10 +27,6 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 # that cache on the training device (docs/training.md, "Data")
 DATA_DEFAULTS: dict[str, Any] = {"load_size": 256, "size": 256, "flip": True, "domain_names": [], "workers": 4,
                                  "cache": False, "cache_dir": "", "on_device": False}
-
-
-class ConfigError(ValueError):
-    """A config file or override that cannot be used."""
 
 
 _KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", list: "a list"}

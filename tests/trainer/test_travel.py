@@ -13,9 +13,8 @@ import torch
 
 from trainer.checkpoint import load_checkpoint
 from trainer.cli import main as cli_main
-from trainer.config import load_config, resolve_config
+from trainer.config import family_class, load_config, resolve_config
 from trainer.families import Placement
-from trainer.families.munit import MunitFamily
 from trainer.loop import train
 from trainer.metrics import read_metrics
 from trainer.precision import Precision
@@ -35,7 +34,7 @@ def family_subset(name: str, *overrides: str) -> dict:
     """The travel subset of a freshly initialised family (no training)."""
     config = resolve_config(load_config(name, [*overrides, 'train.amp="none"']))
     cpu = torch.device("cpu")
-    family = MunitFamily(config, Placement(cpu, Precision("none", cpu)))
+    family = family_class(config["model"]["family"])(config, Placement(cpu, Precision("none", cpu)))
     record = {"dataset": "x", "images": {"a": 1, "b": 1}}
     return travel_subset(training_state(family, 7, config, Precision("none", cpu), record, {"seconds": 1.0}))
 
@@ -57,15 +56,16 @@ def travelled(tiny_cat2dog, tmp_path) -> tuple[Path, Path]:
     return run, tmp_path / "travel"
 
 
-def test_munit_128_travel_checkpoint_fits_the_limits(tmp_path):
-    manifest = write_travel(family_subset("munit_128"), tmp_path / "t")
+@pytest.mark.parametrize("config", ["munit_128", "ugatit_cpu"])  # every config a shipped bundle is trained from
+def test_shipped_configs_travel_checkpoints_fit_the_limits(tmp_path, config):
+    manifest = write_travel(family_subset(config), tmp_path / "t")
     sizes = [p["bytes"] for p in manifest["parts"]]
     on_disk = sorted(p.stat().st_size for p in (tmp_path / "t").iterdir() if p.name != MANIFEST)
     assert on_disk == sorted(sizes) and sum(sizes) == manifest["total_bytes"]
     assert len(sizes) <= 8 and max(sizes) <= 16 * MIB and sum(sizes) + (tmp_path / "t" / MANIFEST).stat().st_size \
         <= 60 * MIB, (len(sizes), [s / MIB for s in sizes])
     assert manifest["stored_dtypes"].get("float16", 0) > 0 and "float32" not in manifest["stored_dtypes"]
-    print(f"munit_128 travel checkpoint: {len(sizes)} parts, {sum(sizes) / MIB:.1f} MiB")
+    print(f"{config} travel checkpoint: {len(sizes)} parts, {sum(sizes) / MIB:.1f} MiB")
 
 
 def test_a_checkpoint_over_the_limits_fails_loudly_with_its_size(tmp_path):

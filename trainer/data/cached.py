@@ -20,7 +20,7 @@ from i2i_common.datasets import DatasetError, DatasetLayout, require_domains
 from .cache import DomainCache, domain_cache
 from .stream import StreamPosition, TrainingData
 from .transforms import ShortSideCrop, crop_draw
-from .unpaired import permutation, unpaired_samples
+from .unpaired import permutation, unpaired_data, unpaired_samples
 
 
 def crop_flip_batch(images: torch.Tensor, tops: torch.Tensor, lefts: torch.Tensor, flips: torch.Tensor,
@@ -105,3 +105,11 @@ def cached_unpaired_data(layout: DatasetLayout, config: Mapping[str, Any], posit
     fixed, record = unpaired_samples(layout, config, transform)
     batches = CachedUnpairedBatches(caches, transform, position, bool(data_cfg["on_device"]))
     return TrainingData(batches, fixed, record)
+
+
+def unpaired_recipe(layout: DatasetLayout, config: Mapping[str, Any], position: StreamPosition,
+                    domains: int) -> TrainingData:
+    """The unpaired recipe the config asks for: :func:`cached_unpaired_data` with ``data.cache``, else
+    :func:`unpaired_data` (the JPEG files through the loader's workers)."""
+    recipe = cached_unpaired_data if config["data"]["cache"] else unpaired_data
+    return recipe(layout, config, position, domains)

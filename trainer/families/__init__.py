@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from .base import Placement, TrainingFamily
 from .munit import MunitFamily
+from .ugatit import UgatitFamily
 
 TRAINING_FAMILIES: dict[str, type[TrainingFamily]] = {
     MunitFamily.name: MunitFamily,
+    UgatitFamily.name: UgatitFamily,
 }
 
 __all__ = ["TRAINING_FAMILIES", "Placement", "TrainingFamily"]

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from i2i_common.datasets import DatasetLayout
 
@@ -38,6 +39,19 @@ class Placement:
         """Move one batch of images to the device (channels_last when asked)."""
         x = x.to(self.device, non_blocking=True)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def distribute(self, module: nn.Module) -> nn.Module:
+        """``module`` wrapped in DDP when the run is distributed (its forward is what DDP synchronises)."""
+        if not self.distributed:
+            return module
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(module, device_ids=ids)
+
+    def adam(self, modules: Iterable[nn.Module], train: Mapping[str, Any]) -> torch.optim.Adam:
+        """Adam over the trainable parameters of ``modules`` with the ``[train]`` lr, betas and weight decay."""
+        params = [p for m in modules for p in m.parameters() if p.requires_grad]
+        return torch.optim.Adam(params, lr=train["lr"], betas=(train["beta1"], train["beta2"]),
+                                weight_decay=train["weight_decay"], **self.adam_kernel())
 
 
 class TrainingFamily(ABC):

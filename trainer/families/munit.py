@@ -11,11 +11,10 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.parallel import DistributedDataParallel
 
 from i2i_common.datasets import DatasetLayout
 
-from ..data import StreamPosition, TrainingData, cached_unpaired_data, unpaired_data
+from ..data import StreamPosition, TrainingData, unpaired_recipe
 from ..ema import Ema
 from ..losses import gan_loss
 from ..models.munit import MODEL_DEFAULTS, MunitGenerator, build_discriminator, build_generator
@@ -83,8 +82,7 @@ class MunitFamily(TrainingFamily):
     def make_data(cls, layout: DatasetLayout, config: Mapping[str, Any], position: StreamPosition) -> TrainingData:
         """The unpaired recipe: one image of each domain per sample (short side, random crop, flip), from the
         JPEG files or, with ``data.cache``, from the uint8 cache."""
-        recipe = cached_unpaired_data if config["data"]["cache"] else unpaired_data
-        return recipe(layout, config, position, cls.num_domains)
+        return unpaired_recipe(layout, config, position, cls.num_domains)
 
     def __init__(self, config: Mapping[str, Any], placement: Placement):
         self.placement = placement
@@ -95,23 +93,13 @@ class MunitFamily(TrainingFamily):
         self.style_dim = int(model_cfg["style_dim"])
         self.gen_a, self.gen_b = (placement.place(build_generator(model_cfg)) for _ in range(2))
         self.dis_a, self.dis_b = (placement.place(build_discriminator(model_cfg)) for _ in range(2))
-        self.gen_pair: nn.Module = _GeneratorPair(self.gen_a, self.gen_b)
-        self.dis_pair: nn.Module = _DiscriminatorPair(self.dis_a, self.dis_b)
-        if placement.distributed:
-            ids = [placement.device.index] if placement.device.type == "cuda" else None
-            self.gen_pair = DistributedDataParallel(self.gen_pair, device_ids=ids)
-            self.dis_pair = DistributedDataParallel(self.dis_pair, device_ids=ids)
+        self.gen_pair = placement.distribute(_GeneratorPair(self.gen_a, self.gen_b))
+        self.dis_pair = placement.distribute(_DiscriminatorPair(self.dis_a, self.dis_b))
         if train["compile"]:  # the training forwards, in place: the modules and their state_dict keys stay
             self.gen_pair.compile()
             self.dis_pair.compile()
-
-        def adam(modules):
-            params = [p for m in modules for p in m.parameters() if p.requires_grad]
-            return torch.optim.Adam(params, lr=train["lr"], betas=(train["beta1"], train["beta2"]),
-                                    weight_decay=train["weight_decay"], **placement.adam_kernel())
-
-        self.gen_opt = adam([self.gen_a, self.gen_b])
-        self.dis_opt = adam([self.dis_a, self.dis_b])
+        self.gen_opt = placement.adam([self.gen_a, self.gen_b], train)
+        self.dis_opt = placement.adam([self.dis_a, self.dis_b], train)
         self.gen_sched = torch.optim.lr_scheduler.StepLR(self.gen_opt, train["lr_step"], train["lr_gamma"])
         self.dis_sched = torch.optim.lr_scheduler.StepLR(self.dis_opt, train["lr_step"], train["lr_gamma"])
         decay = float(train.get("ema", 0.0))
