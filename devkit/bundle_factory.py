@@ -232,15 +232,12 @@ def make_manifest(family: str, graphs: list, arrays: list, name: str | None = No
 
 def _add_variants(graphs: list, files: dict, work: Path, int8: bool, fp16: bool) -> None:
     """Append int8 (dynamic quantisation) and fp16 (float I/O kept) variants of every graph."""
-    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.float16 import convert_float_to_float16
 
-    def to_int8(src: Path, dst: Path) -> None:
-        quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
+    from export.variants import INT8_REDUCE_RANGE, to_fp16
 
-    def to_fp16(src: Path, dst: Path) -> None:
-        onnx.save(convert_float_to_float16(onnx.load(src), keep_io_types=True), dst)
+    def to_int8(src: Path, dst: Path) -> None:  # 7-bit weights, as the exporter's: the same on every x86 CPU
+        quantize_dynamic(src, dst, weight_type=QuantType.QInt8, reduce_range=INT8_REDUCE_RANGE)
 
     makers = [(p, m) for p, m, wanted in (("int8", to_int8, int8), ("fp16", to_fp16, fp16)) if wanted]
     root = logging.getLogger()

@@ -7,7 +7,7 @@ import pytest
 
 from desktop.runtime.bundle import BundleError, load_bundle
 from export.bundle_writer import write_bundle
-from export.selftest_record import FLOOR, MARGIN
+from export.selftest_record import MARGIN, tolerance_floor
 
 
 def graph_entry(manifest: dict, role: str) -> dict:
@@ -17,8 +17,9 @@ def graph_entry(manifest: dict, role: str) -> dict:
 @pytest.mark.parametrize("family", ["munit", "ugatit", "tunit"])
 def test_recorded_tolerance_is_the_margin_over_the_measured_gap(tiny_bundles, family):
     precisions = load_bundle(tiny_bundles[family]).manifest["self_test"]["precisions"]
-    for entry in precisions.values():
-        assert entry["tolerance"] == pytest.approx(max(FLOOR, MARGIN * entry["measured_vs_fp32"]), abs=1e-3)
+    for precision, entry in precisions.items():
+        floor = tolerance_floor(precision)
+        assert entry["tolerance"] == pytest.approx(max(floor, MARGIN * entry["measured_vs_fp32"]), abs=1e-3)
 
 
 def test_write_bundle_refuses_invalid_and_existing(tiny_bundles, tmp_path):
