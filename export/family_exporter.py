@@ -25,6 +25,33 @@ GraphScope = Literal["domain", "direction", "bundle"]
 OutputKind = Literal["image", "map"]
 # (role, domain or direction id, None for a bundle-wide graph or array): how graphs and arrays are looked up
 ExportKey = tuple[str, str | None]
+MIN_SIDE, MAX_SIDE = 32, 1024  # what a fully convolutional bundle promises to take
+
+
+@dataclass(frozen=True)
+class ImageSizes:
+    """The input sizes a bundle's graphs accept: sides that are multiples of ``multiple`` (fully
+    convolutional), or exactly ``fixed`` = (height, width)."""
+
+    multiple: int = 1
+    fixed: tuple[int, int] | None = None
+
+    def manifest(self) -> dict[str, Any]:
+        """The manifest's ``image.sizes`` entry."""
+        if self.fixed is not None:
+            return {"kind": "fixed", "height": self.fixed[0], "width": self.fixed[1]}
+        return {"kind": "multiple", "multiple": self.multiple, "min": MIN_SIDE, "max": MAX_SIDE}
+
+    def parity_sizes(self, train_size: int) -> list[tuple[int, int]]:
+        """(height, width) pairs the parity check runs at: the fixed size, or the training size and a
+        non-square one (both sides multiples of :attr:`multiple`)."""
+        if self.fixed is not None:
+            return [self.fixed]
+
+        def rounded(v: float) -> int:
+            return max(MIN_SIDE, int(round(v / self.multiple)) * self.multiple)
+
+        return [(train_size, train_size), (rounded(train_size * 3 / 4), rounded(train_size * 5 / 4))]
 
 
 @dataclass(frozen=True)
@@ -66,6 +93,17 @@ class VerificationOutput:
 
     name: str
     kind: OutputKind = "image"
+
+
+def load_weights(module: torch.nn.Module, weights: Mapping[str, Mapping[str, torch.Tensor]], key: str) -> None:
+    """Load the checkpoint entry ``key`` of ``weights`` into ``module``; :class:`ExportError` when it is missing
+    or does not fit."""
+    if key not in weights:
+        raise ExportError(f"checkpoint has no weights for {key} (has: {', '.join(sorted(weights))})")
+    try:
+        module.load_state_dict(weights[key])
+    except RuntimeError as exc:
+        raise ExportError(f"checkpoint weights for {key} do not fit the config's model: {exc}") from exc
 
 
 Feeds = dict[str, np.ndarray]
@@ -116,8 +154,8 @@ class FamilyExporter(ABC):
         training images."""
 
     @abstractmethod
-    def size_multiple(self, config: Mapping[str, Any]) -> int:
-        """Image sides the graphs accept are multiples of this."""
+    def image_sizes(self, config: Mapping[str, Any]) -> ImageSizes:
+        """The input sizes the graphs accept (the manifest's ``image.sizes``)."""
 
     @abstractmethod
     def manifest_fields(self, model: Any) -> dict[str, Any]:

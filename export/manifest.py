@@ -18,10 +18,9 @@ from desktop.runtime.bundle import Direction, Domain
 from trainer.provenance import hardware
 
 from .data import DatasetImages
-from .family_exporter import ExportGraph, ExportKey
+from .family_exporter import ExportGraph, ExportKey, ImageSizes
 from .source import ExportSource
 
-MIN_SIDE, MAX_SIDE = 32, 1024
 NORMALIZATION = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}
 
 
@@ -31,7 +30,7 @@ def array_file(role: str, domain: str | None) -> str:
 
 
 def bundle_manifest(*, family: str, name: str, title: str, license: str, source: ExportSource,
-                    data: DatasetImages, size_multiple: int, family_fields: dict[str, Any],
+                    data: DatasetImages, image_sizes: ImageSizes, family_fields: dict[str, Any],
                     domains: list[Domain], directions: list[Direction], graphs: list[ExportGraph],
                     precisions: list[str], arrays: dict[ExportKey, np.ndarray],
                     verification: dict[str, Any]) -> dict[str, Any]:
@@ -44,8 +43,7 @@ def bundle_manifest(*, family: str, name: str, title: str, license: str, source:
         "untrained": source.untrained,
         "domains": [{"id": d.id, "name": d.name} for d in domains],
         "directions": [{"id": d.id, "source": d.source, "target": d.target} for d in directions],
-        "image": {"train_size": data.size, "sizes": {"kind": "multiple", "multiple": size_multiple,
-                                                     "min": MIN_SIDE, "max": MAX_SIDE},
+        "image": {"train_size": data.size, "sizes": image_sizes.manifest(),
                   "normalization": NORMALIZATION, "channel_order": "RGB", "layout": "NCHW"},
         **family_fields,
         "graphs": [{"role": g.role, **g.manifest_scope(), "precision": p, "file": g.file_name(p), "sha256": "",

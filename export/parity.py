@@ -43,14 +43,6 @@ class ParityCase:
                 f"max|diff| {self.max_abs_diff:.2e}")
 
 
-def parity_sizes(train_size: int) -> list[tuple[int, int]]:
-    """Two resolutions: the training size and a non-square one (both sides multiples of 4)."""
-    def round4(v: float) -> int:
-        return max(32, int(round(v / 4)) * 4)
-
-    return [(train_size, train_size), (round4(train_size * 3 / 4), round4(train_size * 5 / 4))]
-
-
 def resize(images: np.ndarray, height: int, width: int) -> np.ndarray:
     """Resize a normalised NCHW batch (area-like, antialiased bilinear)."""
     if images.shape[2:] == (height, width):
@@ -61,10 +53,10 @@ def resize(images: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def check_parity(exporter: FamilyExporter, model: Any, graph: ExportGraph, folder: Path,
-                 test_images: Mapping[str, np.ndarray], train_size: int, batches: tuple[int, ...] = (1, 3),
+                 test_images: Mapping[str, np.ndarray], sizes: list[tuple[int, int]], batches: tuple[int, ...] = (1, 3),
                  tolerance: float = FP32_TOLERANCE, seed: int = 0) -> list[ParityCase]:
     """Compare the fp32 graph file of ``graph`` in ``folder`` with its torch module on random and real
-    images at each batch size and both :func:`parity_sizes`; raise :class:`ParityError` on failure.
+    images at each batch size and each (height, width) of ``sizes``; raise :class:`ParityError` on failure.
 
     ``test_images`` maps a domain to real normalised test images (NCHW float32, at least max(batches)).
     """
@@ -72,7 +64,7 @@ def check_parity(exporter: FamilyExporter, model: Any, graph: ExportGraph, folde
     run_torch, run_onnx = torch_runner(), OnnxRunner(folder, "fp32")
     images_of = exporter.feed_images(graph)
     cases: list[ParityCase] = []
-    for height, width in parity_sizes(train_size):
+    for height, width in sizes:
         for batch in batches:
             for kind in ("random", "real"):
                 if kind == "random":

@@ -60,6 +60,10 @@ def export_bundle(source: ExportSource, data: DatasetImages, options: ExportOpti
     directions = exporter.directions(domains)
     _check_scopes(graphs, domains, directions)
     train_size = data.size
+    sizes = exporter.image_sizes(source.config)
+    if sizes.fixed is not None and sizes.fixed != (train_size, train_size):
+        raise ExportError(f"this {source.family} model only takes {sizes.fixed[1]}x{sizes.fixed[0]} images; the "
+                          f"export data size is {train_size}x{train_size}")
     rng = np.random.default_rng(options.seed)
     with tempfile.TemporaryDirectory(prefix="i2i-export-") as tmp:
         work = Path(tmp)
@@ -72,7 +76,8 @@ def export_bundle(source: ExportSource, data: DatasetImages, options: ExportOpti
             example = exporter.feeds(model, graph, _random_images(rng, 2, train_size), rng)
             export_module(graph.module, tuple(torch.from_numpy(example[s.name]) for s in graph.inputs),
                           graph.inputs, graph.outputs, work / graph.file_name("fp32"))
-            cases += check_parity(exporter, model, graph, work, test_images, train_size, seed=options.seed)
+            cases += check_parity(exporter, model, graph, work, test_images, sizes.parity_sizes(train_size),
+                                  seed=options.seed)
         worst = max(c.max_abs_diff for c in cases)
         log(f"parity torch vs onnxruntime: {len(cases)} cases (random + real images, batch 1 and 3, "
             f"{len({(c.height, c.width) for c in cases})} sizes), max |diff| {worst:.2e} <= 1e-4: ok")
@@ -84,7 +89,7 @@ def export_bundle(source: ExportSource, data: DatasetImages, options: ExportOpti
 
         manifest = bundle_manifest(
             family=source.family, name=options.name, title=options.title or options.name, license=options.license,
-            source=source, data=data, size_multiple=exporter.size_multiple(source.config),
+            source=source, data=data, image_sizes=sizes,
             family_fields=exporter.manifest_fields(model), domains=domains, directions=directions, graphs=graphs,
             precisions=["fp32", *kept], arrays=arrays, verification=verification)
         files = {g.file_name(p): work / g.file_name(p) for g in graphs for p in ("fp32", *kept)}

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from .families.munit import MunitExporter
+from .families.ugatit import UgatitExporter
 from .family_exporter import FamilyExporter
 from .onnx_export import ExportError
 
 EXPORTERS: dict[str, FamilyExporter] = {
     "munit": MunitExporter(),
+    "ugatit": UgatitExporter(),
 }
 
 

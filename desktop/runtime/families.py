@@ -56,8 +56,8 @@ UGATIT_SPEC = FamilySpec(
     graphs=(RoleSpec("generator", "direction"),),
     has_style=False,
     attention_map=True,
-    # CAM attention (global average/max pooling, a linear layer, sigmoid) and AdaLIN
-    ops=_CORE_OPS | {"GlobalAveragePool", "GlobalMaxPool", "ReduceMax", "Sigmoid", "LayerNormalization"},
+    # CAM attention (global average/max pooling, a linear layer, sigmoid), AdaLIN, the heatmap's min-max scaling
+    ops=_CORE_OPS | {"GlobalAveragePool", "GlobalMaxPool", "ReduceMax", "ReduceMin", "Sigmoid", "LayerNormalization"},
 )
 TUNIT_SPEC = FamilySpec(
     name="tunit",

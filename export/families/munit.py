@@ -10,7 +10,16 @@ import torch
 from desktop.runtime.bundle import Direction, Domain
 
 from ..data import DatasetImages
-from ..family_exporter import ExportGraph, ExportKey, FamilyExporter, Feeds, Runner, VerificationOutput
+from ..family_exporter import (
+    ExportGraph,
+    ExportKey,
+    FamilyExporter,
+    Feeds,
+    ImageSizes,
+    Runner,
+    VerificationOutput,
+    load_weights,
+)
 from ..onnx_export import ExportError, TensorIO
 
 DOMAINS = ("a", "b")
@@ -37,13 +46,7 @@ class MunitExporter(FamilyExporter):
         for domain in DOMAINS:
             gen = build_generator(dict(config["model"]))
             if weights is not None:
-                key = f"gen_{domain}"
-                if key not in weights:
-                    raise ExportError(f"checkpoint has no weights for {key} (has: {', '.join(sorted(weights))})")
-                try:
-                    gen.load_state_dict(weights[key])
-                except RuntimeError as exc:
-                    raise ExportError(f"checkpoint weights for {key} do not fit the config's model: {exc}") from exc
+                load_weights(gen, weights, f"gen_{domain}")
             gens[domain] = gen.eval()
         return gens
 
@@ -108,10 +111,10 @@ class MunitExporter(FamilyExporter):
             out[("style_cov", domain)] = np.cov(codes, rowvar=False).astype(np.float32)
         return out
 
-    def size_multiple(self, config: Mapping[str, Any]) -> int:
+    def image_sizes(self, config: Mapping[str, Any]) -> ImageSizes:
         from trainer.models.munit import model_settings
 
-        return 2 ** int(model_settings(config["model"])["n_downsample"])
+        return ImageSizes(multiple=2 ** int(model_settings(config["model"])["n_downsample"]))
 
     def manifest_fields(self, model: dict[str, torch.nn.Module]) -> dict[str, Any]:
         return {"style": {"dim": _code_shapes(model["a"])[1], "prior": "normal"}}

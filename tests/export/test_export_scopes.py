@@ -24,7 +24,15 @@ from desktop.runtime.translators import open_translator
 from devkit.bundle_factory import Guiding, TunitGenerator, UgatitGenerator
 from export import registry
 from export.data import DatasetImages
-from export.family_exporter import ExportGraph, ExportKey, FamilyExporter, Feeds, Runner, VerificationOutput
+from export.family_exporter import (
+    ExportGraph,
+    ExportKey,
+    FamilyExporter,
+    Feeds,
+    ImageSizes,
+    Runner,
+    VerificationOutput,
+)
 from export.onnx_export import ExportError, TensorIO
 from export.pipeline import ExportOptions, export_bundle
 from export.source import ExportSource
@@ -69,8 +77,8 @@ class FakeUgatitExporter(FamilyExporter):
     def arrays(self, model, train_images: Mapping[str, Iterable[np.ndarray]]) -> dict[ExportKey, np.ndarray]:
         return {}
 
-    def size_multiple(self, config: Mapping[str, Any]) -> int:
-        return 4
+    def image_sizes(self, config: Mapping[str, Any]) -> ImageSizes:
+        return ImageSizes(multiple=4)
 
     def manifest_fields(self, model) -> dict[str, Any]:
         return {"style": None}
@@ -120,8 +128,8 @@ class FakeTunitExporter(FamilyExporter):
                  for k in range(logits.shape[1])]
         return {("cluster_styles", None): np.stack(means).astype(np.float32)}
 
-    def size_multiple(self, config: Mapping[str, Any]) -> int:
-        return 4
+    def image_sizes(self, config: Mapping[str, Any]) -> ImageSizes:
+        return ImageSizes(multiple=4)
 
     def manifest_fields(self, model) -> dict[str, Any]:
         return {"style": {"dim": self._style(model).shape[1], "prior": "empirical"}}
