@@ -31,7 +31,8 @@ from trainer.precision import Precision, cpu_bf16_native
 RESULTS = Path(__file__).resolve().parent / "results"
 # (config, size, batches) per device; munit_paper at 256 px is left out on a CPU (about 10 s per step on 2 cores)
 GROUPS: dict[str, list[tuple[str, int, tuple[int, ...]]]] = {
-    "cpu": [("munit_cpu", 64, (1, 8, 16)), ("munit_128", 128, (1, 8)), ("munit_paper", 128, (1,))],
+    "cpu": [("munit_cpu", 64, (1, 8, 16)), ("munit_128", 128, (1, 8)), ("munit_paper", 128, (1,)),
+            ("ugatit_cpu", 64, (4, 8))],
     "cuda": [("munit_cpu", 64, (8, 32)), ("munit_128", 128, (8, 32)), ("munit_paper", 128, (1, 8))]}
 
 
