@@ -3,8 +3,11 @@
 Uses the shipped default model when resources/models holds one; otherwise it builds the tiny untrained
 test bundle (needs torch, like the tests) and the screenshots show it labelled "untrained placeholder".
 Inputs are real images from ../shared/data. Nothing in the user's own data folder or settings is touched.
+With ``--attention-model`` (a U-GAT-IT bundle) it also shows that model's attention map over selfies in File and
+Live (``file-attention.png``, ``live-attention.png``).
 
     PYTHONPATH=. python scripts/screenshots.py [--data ../shared/data] [--out docs/screenshots]
+        [--attention-model resources/models/selfie2anime-ugatit.i2i]
 """
 from __future__ import annotations
 
@@ -75,10 +78,52 @@ def grab(window, tab, out: Path, name: str, app) -> Path:
     return path
 
 
+def install_unless_listed(bundle_path: Path) -> None:
+    """Copy a bundle that is not shipped into the temporary user folder, so the model picker lists it."""
+    from desktop.runtime.bundle import load_bundle
+    from desktop.runtime.paths import user_models_dir
+    from desktop.ui.session import list_models
+
+    if any(e.name == load_bundle(bundle_path).name for e in list_models()):
+        return
+    user_models_dir().mkdir(parents=True, exist_ok=True)
+    copy = shutil.copytree if bundle_path.is_dir() else shutil.copy
+    copy(bundle_path, user_models_dir() / bundle_path.name)
+
+
+def attention_screens(app, window, bundle_path: Path, data: Path, tmp: Path, out: Path) -> None:
+    """File and Live with the attention map of ``bundle_path`` over the output (selfie -> anime)."""
+    from desktop.runtime.bundle import load_bundle
+
+    name = load_bundle(bundle_path).name
+    selfies = sorted((data / "selfie2anime" / "testA").glob("*.jpg"))
+    combo = window.bar.model_combo  # picked as a user picks it
+    combo.setCurrentIndex(combo.findData(name))
+    session = window.session
+    wait_until(app, lambda: session.translator is not None and session.translator.bundle.name == name)
+    file_tab = window.file
+    file_tab.open_paths(selfies[:4])
+    file_tab.files.setCurrentRow(file_tab.files.count() - 3)
+    wait_until(app, lambda: file_tab.outputs and file_tab.outputs[0].heatmap is not None)
+    file_tab.attention.show_map.setChecked(True)
+    file_tab.attention.opacity.setValue(45)
+    grab(window, file_tab, out, "file-attention", app)
+    live = window.live
+    window.tabs.setCurrentWidget(live)
+    live.set_video(make_video(selfies[5], tmp / "selfie.mp4"))
+    live.face_mode.setCurrentIndex(live.face_mode.findData("centre"))
+    live.attention.show_map.setChecked(True)
+    live.start()
+    wait_until(app, lambda: live.frames_shown >= 10)
+    grab(window, live, out, "live-attention", app)
+    live.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    parser.add_argument("--attention-model", type=Path, help="a bundle with an attention map (U-GAT-IT)")
     args = parser.parse_args(argv)
     cats = sorted((args.data / "cat2dog" / "testA").glob("*.jpg"))
     dogs = sorted((args.data / "cat2dog" / "testB").glob("*.jpg"))
@@ -91,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["I2I_STUDIO_HOME"] = str(tmp / "home")
         sys.path.insert(0, str(REPO))
         ensure_model(tmp / "home")
+        if args.attention_model:
+            install_unless_listed(args.attention_model)
 
         from PySide6.QtCore import QSettings
         from PySide6.QtWidgets import QApplication
@@ -147,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         grab(window, batch, args.out, "batch", app)  # running: progress, speed and ETA shown
         batch.pause(job)
         wait_until(app, lambda: not batch.engine.busy)
+        if args.attention_model:
+            attention_screens(app, window, args.attention_model, args.data, tmp, args.out)
 
         window.close()
         window.deleteLater()

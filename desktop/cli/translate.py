@@ -2,7 +2,8 @@
 
 A file that fails (unreadable, truncated, output already there) is reported on its own line and the
 others go on; the exit code is 1 if any failed. Inputs are never modified and existing outputs are kept
-unless ``--overwrite``.
+unless ``--overwrite``. With ``--attention`` (models with an attention map: U-GAT-IT) each output gets its
+coloured map beside it, ``<output stem>.attention.png``.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 from desktop.cli import CliError
+from desktop.runtime.attention import COLOUR_MAPS, DEFAULT_COLOUR_MAP, attention_path, save_attention
 from desktop.runtime.bundle import PRECISIONS, Bundle, resolve_bundle
 from desktop.runtime.paths import default_model_name
 from desktop.runtime.preprocess import MODES
@@ -42,6 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
                         help="graph precision (falls back to fp32 where the model has no such variant)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument("--attention", action="store_true",
+                        help="also write each output's attention map beside it as <name>.attention.png (U-GAT-IT)")
+    parser.add_argument("--colour-map", default=DEFAULT_COLOUR_MAP, choices=list(COLOUR_MAPS),
+                        help=f"colours of --attention maps (default {DEFAULT_COLOUR_MAP})")
 
 
 def _styles(args: argparse.Namespace, translator: Translator) -> list[tuple[StyleSource | None, str]]:
@@ -89,6 +95,11 @@ def _check_target(target: Path, source: Path, overwrite: bool, written: set[Path
         raise ImageWriteError(f"{target}: already exists (use --overwrite to replace it)")
 
 
+def _targets(target: Path, attention: bool) -> list[Path]:
+    """The files one output writes: the image, and with ``attention`` its map beside it."""
+    return [target, attention_path(target)] if attention else [target]
+
+
 def _translate_file(translator: Translator, args: argparse.Namespace, source: Path, direction: str,
                     styles: list[tuple[StyleSource | None, str]], single_file: bool, written: set[Path]) -> int:
     """Translate one input into its outputs with one runtime call; returns how many outputs failed (each is
@@ -103,7 +114,8 @@ def _translate_file(translator: Translator, args: argparse.Namespace, source: Pa
     for style, suffix in styles:
         target = _target(Path(args.output), single_file, source, direction, suffix, image.shape[2] == 4)
         try:
-            _check_target(target, source, args.overwrite, written)
+            for path in _targets(target, args.attention):
+                _check_target(path, source, args.overwrite, written)
         except (CliError, ImageWriteError) as exc:
             failures += 1
             print(f"i2i: error: {printable(exc)}", file=sys.stderr)
@@ -119,13 +131,16 @@ def _translate_file(translator: Translator, args: argparse.Namespace, source: Pa
     for (_style, target), result in zip(wanted, results, strict=True):
         try:
             write_image(target, result.image, overwrite=args.overwrite)
+            if args.attention:
+                save_attention(target, result.heatmap, args.colour_map, overwrite=args.overwrite)
         except ImageWriteError as exc:
             failures += 1
             print(f"i2i: error: {printable(exc)}", file=sys.stderr)
             continue
-        written.add(target)
+        written.update(_targets(target, args.attention))
         stages = ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items())
-        print(f"{printable(source)} -> {printable(target)}  ({result.total_ms:.1f} ms: {stages})")
+        also = f" + {printable(attention_path(target).name)}" if args.attention else ""
+        print(f"{printable(source)} -> {printable(target)}{also}  ({result.total_ms:.1f} ms: {stages})")
     return failures
 
 
@@ -154,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
     if translator.precision_note:
         print(f"warning: {translator.precision_note}", file=sys.stderr)
     styles = _styles(args, translator)
+    if args.attention and not translator.capabilities.attention_map:
+        raise CliError(f"{bundle.name} ({bundle.family}) has no attention map: drop --attention")
     out = Path(args.output)
     single_file = out.suffix.lower() in IMAGE_EXTENSIONS and not out.is_dir()
     total = len(args.inputs) * len(styles)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .attention import in_frame
 from .face import Box, FaceDetector, translate_face
 from .frames import EndOfStream
 from .providers import first_line
@@ -81,6 +82,7 @@ class LiveFrame:
     output: np.ndarray
     crop: Box | None  # face mode: the square that was translated (around the face, or the centre)
     stats: LiveStats
+    heatmap: np.ndarray | None = None  # the attention map ([0, 1], the output's size; 0 outside a face-mode crop)
 
 
 class FrameSlot:
@@ -348,7 +350,7 @@ class LivePipeline:
                 continue
             started = time.perf_counter()
             try:
-                output, box = self._run_model(captured.image)
+                output, heatmap, box = self._run_model(captured.image)
             except Exception as exc:
                 self._skipped += 1
                 self._last_error = first_line(exc)
@@ -358,16 +360,17 @@ class LivePipeline:
                     return
                 continue
             self._failures.record(False)
-            self._deliver_unless_stopped(self._publish, captured, output, box, started)
+            self._deliver_unless_stopped(self._publish, captured, output, heatmap, box, started)
 
-    def _publish(self, captured: _Captured, output: np.ndarray, box: Box | None, started: float) -> None:
+    def _publish(self, captured: _Captured, output: np.ndarray, heatmap: np.ndarray | None, box: Box | None,
+                 started: float) -> None:
         """Count and hand out one output (only while running: what finishes after stop() is dropped)."""
         done = time.perf_counter()
         self._output_meter.tick(done)
         self._produced += 1
         self._inference_ms = (done - started) * 1000
         self._latency_ms = (done - captured.at) * 1000
-        self._latest = LiveFrame(captured.index, captured.image, output, box, self.stats)
+        self._latest = LiveFrame(captured.index, captured.image, output, box, self.stats, heatmap)
         self._on_frame(self._latest)
 
     def _warm_up(self) -> None:
@@ -375,16 +378,23 @@ class LivePipeline:
         width, height = self._source.size
         self._run_model(np.zeros((height, width, 3), np.uint8))
 
-    def _run_model(self, image: np.ndarray) -> tuple[np.ndarray, Box | None]:
+    def _run_model(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, Box | None]:
+        """(output, its attention map or None, the face-mode crop or None) for one frame."""
         with self._settings_lock:
             style, direction = self._style, self._direction
             face_mode, detector = self._face_mode, self._detector
+        heatmaps: list[np.ndarray | None] = []
 
         def translate(rgb: np.ndarray) -> np.ndarray:
-            return self._translator.translate(rgb, direction, style=style, mode=self._mode).image
+            result = self._translator.translate(rgb, direction, style=style, mode=self._mode)
+            heatmaps.append(result.heatmap)
+            return result.image
 
-        if face_mode:
-            result = translate_face(image, translate, detector)
-            return result.image, result.crop_box
-        return translate(image), None
+        if not face_mode:
+            output = translate(image)
+            return output, heatmaps[0], None
+        result = translate_face(image, translate, detector)
+        box, heatmap = result.crop_box, heatmaps[0]
+        height, width = result.image.shape[:2]
+        return result.image, None if heatmap is None else in_frame(heatmap, box, height, width), box
 

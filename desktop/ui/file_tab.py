@@ -1,4 +1,5 @@
-"""File workspace: open or drop images, compare before/after, pick among random styles, save."""
+"""File workspace: open or drop images, compare before/after, pick among random styles, see the attention
+map, save (with the attention map beside each result)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +9,6 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFileDialog,
     QGridLayout,
@@ -26,10 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.runtime.attention import attention_path, save_attention
 from desktop.runtime.samples import sample_images, samples_of
 from i2i_common.images import IMAGE_EXTENSIONS, read_image, write_image
 
-from .image_view import CompareView, ImageView, heatmap_overlay, link_split_slider
+from .attention_controls import AttentionControls
+from .image_view import CompareView, ImageView, link_split_slider
 from .session import ModelSession
 from .settings import Settings
 from .style_panel import StylePanel
@@ -48,10 +50,11 @@ class Output:
     heatmap: np.ndarray | None = None  # U-GAT-IT's attention, [0, 1], the image's height and width
 
 
-def unique_path(path: Path) -> Path:
-    """`path`, or `stem-2.ext`, `stem-3.ext`... whichever does not exist yet (never overwrite)."""
+def unique_path(path: Path, with_attention: bool = False) -> Path:
+    """`path`, or `stem-2.ext`, `stem-3.ext`... whichever does not exist yet (never overwrite); with
+    `with_attention`, the name of its attention map must be free too."""
     candidate, n = path, 1
-    while candidate.exists():
+    while candidate.exists() or (with_attention and attention_path(candidate).exists()):
         n += 1
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     return candidate
@@ -89,8 +92,7 @@ class FileTab(QWidget):
         for mode, text in (("split", "Split"), ("side", "Side by side"), ("output", "Output only")):
             self.view_mode.addItem(text, mode)
         self.split_slider = QSlider(Qt.Orientation.Horizontal)
-        self.attention = QCheckBox("attention map")
-        self.attention.setToolTip("U-GAT-IT: where the model looked (its CAM heatmap) over the output")
+        self.attention = AttentionControls(settings)
         self.grid = QGridLayout()
         self.thumbs: list[ImageView] = []
 
@@ -101,6 +103,7 @@ class FileTab(QWidget):
         left.addLayout(open_row)
         left.addWidget(self.files, 1)
         left.addWidget(self.style_panel)
+        left.addWidget(self.attention)
         row = QHBoxLayout()
         row.addWidget(QLabel("random styles"))
         row.addWidget(self.count)
@@ -117,7 +120,6 @@ class FileTab(QWidget):
         view_row.addWidget(self.view_mode)
         view_row.addWidget(QLabel("before | after"))
         view_row.addWidget(self.split_slider, 1)
-        view_row.addWidget(self.attention)
         right = QVBoxLayout()
         right.addWidget(self.compare, 1)
         right.addLayout(view_row)
@@ -148,7 +150,7 @@ class FileTab(QWidget):
         self.save_all_button.clicked.connect(self._save_all_clicked)
         self.view_mode.currentIndexChanged.connect(lambda i: self.compare.set_mode(self.view_mode.itemData(i)))
         link_split_slider(self.compare, self.split_slider)
-        self.attention.toggled.connect(lambda _on: self.select(self.selected))
+        self.attention.changed.connect(lambda: self.select(self.selected))
         session.translatorChanged.connect(self._translator_changed)
         session.directionChanged.connect(lambda _d: self.translate())
         self._update_buttons()
@@ -292,17 +294,14 @@ class FileTab(QWidget):
         for i, thumb in enumerate(self.thumbs):
             thumb.set_selected(i == index)
         output = self.outputs[index]
-        shown = output.image
-        if self.attention.isChecked() and output.heatmap is not None:
-            shown = heatmap_overlay(output.image, output.heatmap)
-        self.compare.set_images(self.source, shown)
-        self._update_buttons()
+        self._update_buttons()  # first: the attention controls must know this output has a map
+        self.compare.set_images(self.source, self.attention.apply(output.image, output.heatmap))
 
     # saving -----------------------------------------------------------------------------------------
     def _update_buttons(self) -> None:
         translator = self.session.translator
         self.count.setEnabled(translator is not None and translator.capabilities.random_styles)
-        self.attention.setEnabled(any(o.heatmap is not None for o in self.outputs))
+        self.attention.set_available(any(o.heatmap is not None for o in self.outputs))
         self.save_selected_button.setEnabled(bool(self.outputs))
         self.save_all_button.setEnabled(bool(self.outputs))
 
@@ -310,20 +309,28 @@ class FileTab(QWidget):
         suffix = f"_{index + 1}" if len(self.outputs) > 1 else ""
         return f"{self.source_path.stem}_{self.session.direction}{suffix}.png"
 
-    def save_selected(self, path: Path, overwrite: bool = False) -> Path:
-        """Write the selected output to `path` (atomic; refuses an existing file unless `overwrite`)."""
-        write_image(path, self.outputs[self.selected].image, overwrite=overwrite)
+    def _write(self, path: Path, output: Output, overwrite: bool) -> list[Path]:
+        """Write one output, and its attention map beside it when it has one (``<stem>.attention.png``)."""
+        written = [write_image(path, output.image, overwrite=overwrite)]
+        if output.heatmap is not None:
+            written.append(save_attention(path, output.heatmap, self.attention.colours(), overwrite=overwrite))
+        return written
+
+    def save_selected(self, path: Path, overwrite: bool = False) -> list[Path]:
+        """Write the selected output to `path` and its attention map beside it, if any (atomic; refuses an
+        existing file unless `overwrite`). The paths written."""
+        written = self._write(path, self.outputs[self.selected], overwrite)
         self.settings.set_folder("save", path)
-        self.message.setText(f"saved {path.name}")
-        return path
+        self.message.setText("saved " + " and ".join(p.name for p in written))
+        return written
 
     def save_all(self, folder: Path) -> list[Path]:
-        """Write every output into `folder`, numbering names that already exist instead of overwriting."""
+        """Write every output (and attention map) into `folder`, numbering names that already exist instead of
+        overwriting. The paths written."""
         written = []
         for i, output in enumerate(self.outputs):
-            target = unique_path(folder / self.default_name(i))
-            write_image(target, output.image)
-            written.append(target)
+            target = unique_path(folder / self.default_name(i), with_attention=output.heatmap is not None)
+            written += self._write(target, output, overwrite=False)
         self.settings.set_folder("save", folder)
         self.message.setText(f"saved {len(written)} image(s) to {folder}")
         return written

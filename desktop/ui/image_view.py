@@ -1,7 +1,6 @@
 """Widgets that show numpy RGB images: a single view and a before/after comparison view."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
@@ -16,14 +15,6 @@ def to_qimage(rgb: np.ndarray) -> QImage:
     h, w, c = arr.shape
     fmt = QImage.Format.Format_RGBA8888 if c == 4 else QImage.Format.Format_RGB888
     return QImage(arr.data, w, h, arr.strides[0], fmt).copy()
-
-
-def heatmap_overlay(rgb: np.ndarray, heatmap: np.ndarray, alpha: float = 0.5) -> np.ndarray:
-    """The image with an attention map ([0, 1], same height and width) drawn over it in a jet palette."""
-    colored = cv2.cvtColor(cv2.applyColorMap(np.uint8(np.clip(heatmap, 0, 1) * 255), cv2.COLORMAP_JET),
-                           cv2.COLOR_BGR2RGB)
-    base = rgb[..., :3].astype(np.float32)
-    return np.uint8(np.clip(base * (1 - alpha) + colored.astype(np.float32) * alpha, 0, 255))
 
 
 def fit_rect(image_w: int, image_h: int, area: QRect) -> QRectF:

@@ -1,5 +1,6 @@
 """Live workspace: camera or video file in, translated frames out, with FPS/latency overlay, face mode,
-style choice, snapshots and MP4 recording. Threads and frame dropping live in desktop.runtime.live."""
+style choice, the attention map over the output, snapshots and MP4 recording. Threads and frame dropping
+live in desktop.runtime.live."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,11 +21,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.runtime.attention import save_attention
 from desktop.runtime.frames import CameraSource, VideoFileSource, camera_label, probe_cameras
 from desktop.runtime.live import STOP_WAIT_S, LiveFrame, LivePipeline
 from desktop.runtime.recorder import RecorderError, VideoRecorder, save_snapshot, timestamped_path
 from i2i_common.images import ImageWriteError
 
+from .attention_controls import AttentionControls
 from .image_view import CompareView, link_split_slider
 from .session import ModelSession
 from .settings import Settings
@@ -90,6 +93,7 @@ class LiveTab(QWidget):
         for text, kind in FACE_MODES:
             self.face_mode.addItem(text, kind)
         self.style_panel = StylePanel(session, settings)
+        self.attention = AttentionControls(settings)
         self.snapshot_button = QPushButton("Snapshot")
         self.record_button = QPushButton("Record MP4")
         self.record_button.setCheckable(True)
@@ -117,7 +121,7 @@ class LiveTab(QWidget):
         save_row.addWidget(self.snapshot_button)
         save_row.addWidget(self.record_button)
         left = QVBoxLayout()
-        for widget in (source_box, view_box, self.style_panel):
+        for widget in (source_box, view_box, self.style_panel, self.attention):
             left.addWidget(widget)
         left.addLayout(save_row)
         left.addWidget(self.message)
@@ -136,12 +140,13 @@ class LiveTab(QWidget):
         link_split_slider(self.view, self.split_slider)
         self.face_mode.currentIndexChanged.connect(self._face_changed)
         self.style_panel.changed.connect(self._style_changed)
-        self.snapshot_button.clicked.connect(self._snapshot_clicked)
+        self.attention.changed.connect(self._show_last_frame)
+        self.snapshot_button.clicked.connect(lambda: self.snapshot())
         self.record_button.toggled.connect(self._record_toggled)
         self.bridge.frame.connect(self._show_frame)
         self.bridge.error.connect(self._pipeline_failed)
         self.bridge.ended.connect(lambda: self.message.setText("the video ended"))
-        session.translatorChanged.connect(lambda _t: self.stop())
+        session.translatorChanged.connect(self._translator_changed)
         session.directionChanged.connect(self._direction_changed)
         self._show_sources(None)
         self._enable()
@@ -295,7 +300,7 @@ class LiveTab(QWidget):
         frame = self.last_frame
         if frame is None or self.pipeline is None:
             return
-        self.view.set_images(frame.source, frame.output)
+        self._show_last_frame()
         stats = frame.stats
         self.view.set_overlay(f"capture {stats.capture_fps:.1f} fps | output {stats.output_fps:.1f} fps | "
                               f"latency {stats.latency_ms:.0f} ms | dropped {stats.dropped}"
@@ -305,6 +310,12 @@ class LiveTab(QWidget):
         if self.frames_shown == 1 or self.message.text() == "warming up...":
             self.message.setText("running")
         self._enable()
+
+    def _show_last_frame(self) -> None:
+        """Draw the newest frame, with its attention map over the output when that is switched on."""
+        frame = self.last_frame
+        if frame is not None:
+            self.view.set_images(frame.source, self.attention.apply(frame.output, frame.heatmap))
 
     def _pipeline_failed(self, message: str) -> None:
         self.stop()
@@ -316,6 +327,10 @@ class LiveTab(QWidget):
             QMessageBox.warning(self, "Live", message)
 
     # controls ---------------------------------------------------------------------------------------
+    def _translator_changed(self, translator) -> None:
+        self.stop()
+        self.attention.set_available(translator is not None and translator.capabilities.attention_map)
+
     def _style_changed(self) -> None:
         if self.pipeline is not None and self.session.has_style():
             self.pipeline.set_style(self.style_panel.style())
@@ -330,12 +345,16 @@ class LiveTab(QWidget):
             self._style_changed()  # style codes belong to the target domain
 
     def snapshot(self, path: Path | None = None) -> Path | None:
-        """Save the current output frame (default: a timestamped PNG in the last snapshot folder)."""
-        if self.last_frame is None:
+        """Save the current output frame (default: a timestamped PNG in the last snapshot folder), and its
+        attention map beside it (``<stem>.attention.png``) when it has one."""
+        frame = self.last_frame
+        if frame is None:
             return None
         path = path or timestamped_path(self.settings.folder("snapshots"), "snapshot", ".png")
         try:
-            save_snapshot(path, self.last_frame.output)
+            save_snapshot(path, frame.output)
+            if frame.heatmap is not None:
+                save_attention(path, frame.heatmap, self.attention.colours(), overwrite=True)
         except (OSError, ImageWriteError) as exc:
             self._report(f"snapshot not saved: {exc}")
             return None
@@ -369,9 +388,6 @@ class LiveTab(QWidget):
         if written is not None:
             self.message.setText(f"saved {written} ({recorder.frames} frames)")
         return written
-
-    def _snapshot_clicked(self) -> None:
-        self.snapshot()
 
     def _record_toggled(self, on: bool) -> None:
         if not on:

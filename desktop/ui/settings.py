@@ -5,12 +5,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from desktop.runtime.attention import COLOUR_MAPS, DEFAULT_COLOUR_MAP, DEFAULT_OPACITY
+
 ORGANIZATION = "i2i-studio"
 APPLICATION = "i2i-studio"
 
 
 class Settings:
-    """Last model, direction, provider, camera, folders and window geometry."""
+    """Last model, direction, provider, camera, attention overlay, folders and window geometry."""
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self._q = qsettings or QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
@@ -70,6 +72,20 @@ class Settings:
 
     def set_resolution(self, text: str) -> None:
         self._set("live/resolution", text)
+
+    # attention maps (File and Live) -------------------------------------------------------------------
+    def attention(self) -> tuple[str, float]:
+        """(colour map, opacity 0-1) of the attention overlay."""
+        colour_map = self._get("attention/colours", DEFAULT_COLOUR_MAP)
+        try:
+            opacity = min(max(float(self._get("attention/opacity", str(DEFAULT_OPACITY))), 0.0), 1.0)
+        except ValueError:
+            opacity = DEFAULT_OPACITY
+        return (colour_map if colour_map in COLOUR_MAPS else DEFAULT_COLOUR_MAP), opacity
+
+    def set_attention(self, colour_map: str, opacity: float) -> None:
+        self._set("attention/colours", colour_map)
+        self._set("attention/opacity", round(float(opacity), 2))
 
     # folders ----------------------------------------------------------------------------------------
     def folder(self, purpose: str) -> str:

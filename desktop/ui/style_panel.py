@@ -48,6 +48,9 @@ class StylePanel(QGroupBox):
         self.pick_reference = QPushButton("Choose...")
         self.reference_label = QLabel("none")
         self.blend_label = QLabel("none yet: make one in Mix")
+        self.no_style_note = QLabel()  # shown instead of failing when the model has no style code
+        self.no_style_note.setWordWrap(True)
+        self.no_style_note.setVisible(False)
         grid = QGridLayout(self)
         self.seed.setPrefix("seed ")
         grid.addWidget(self.buttons["random"], 0, 0)
@@ -60,6 +63,7 @@ class StylePanel(QGroupBox):
         grid.addWidget(self.reference_label, 2, 2)
         grid.addWidget(self.buttons["blend"], 3, 0)
         grid.addWidget(self.blend_label, 3, 1, 1, 2)
+        grid.addWidget(self.no_style_note, 4, 0, 1, 3)
         grid.setColumnStretch(1, 1)
         self.blend_label.setWordWrap(True)
         self.group.buttonToggled.connect(lambda _b, on: on and self.changed.emit())
@@ -108,7 +112,12 @@ class StylePanel(QGroupBox):
 
     def _translator_changed(self, translator) -> None:
         """Enable what the model supports (its capabilities); without a prior the default is the typical style."""
-        self.setEnabled(bool(translator is not None and translator.capabilities.styles))
+        styled = bool(translator is not None and translator.capabilities.styles)
+        self.setEnabled(styled)
+        self.no_style_note.setVisible(translator is not None and not styled)
+        if translator is not None and not styled:
+            self.no_style_note.setText(f"this model ({translator.bundle.family}) has no style code: "
+                                       "each image has one translation")
         random_ok = self.random_available()
         for widget in (self.buttons["random"], self.seed, self.reroll):
             widget.setEnabled(random_ok)

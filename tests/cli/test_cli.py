@@ -12,8 +12,10 @@ import pytest
 
 from desktop.cli import COMMANDS, main
 from desktop.cli.models import describe
+from desktop.runtime.attention import coloured
 from desktop.runtime.bundle import load_bundle
 from desktop.runtime.paths import user_models_dir
+from desktop.runtime.translators import open_translator
 from i2i_common.images import read_image, write_image
 
 from repo_paths import REPO
@@ -142,6 +144,28 @@ def test_usage_errors_are_one_line(capsys, photos, tiny_bundles, tmp_path, extra
     code, _, err = run(capsys, *args)
     assert code == 1 and err.startswith("i2i: error: ") and message in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_attention_maps_are_written_beside_the_outputs(capsys, photos, tiny_bundles, tmp_path):
+    out_dir = tmp_path / "out"
+    code, out, _ = run(capsys, "translate", photos["cats"][0], photos["alpha"], "-o", out_dir,
+                       "--model", tiny_bundles["ugatit"], "--attention", "--colour-map", "inferno")
+    assert code == 0 and out.count(".attention.png") == 2
+    stem = photos["cats"][0].stem
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
+        [f"{stem}_a2b.jpg", f"{stem}_a2b.attention.png", "alpha_a2b.png", "alpha_a2b.attention.png"])
+    translator = open_translator(load_bundle(tiny_bundles["ugatit"]))
+    heatmap = translator.translate(read_image(photos["cats"][0]), "a2b").heatmap
+    assert np.array_equal(read_image(out_dir / f"{stem}_a2b.attention.png"), coloured(heatmap, "inferno"))
+    # an existing map is kept like an existing output: that input fails alone, with the reason
+    (out_dir / f"{stem}_a2b.jpg").unlink()
+    code, _, err = run(capsys, "translate", photos["cats"][0], "-o", out_dir, "--model", tiny_bundles["ugatit"],
+                       "--attention")
+    assert code == 1 and f"{stem}_a2b.attention.png: already exists" in err
+    assert not (out_dir / f"{stem}_a2b.jpg").exists()  # nothing half-written
+    code, _, err = run(capsys, "translate", photos["cats"][0], "-o", tmp_path / "m", "--model", tiny_bundles["munit"],
+                       "--attention")
+    assert code == 1 and err.count("\n") == 1 and "has no attention map: drop --attention" in err
 
 
 def test_family_specific_refusals(capsys, photos, tiny_bundles, tmp_path):

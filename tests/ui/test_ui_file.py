@@ -9,6 +9,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from desktop.runtime.attention import attention_path, coloured, overlay
 from desktop.runtime.style import RandomStyle
 from i2i_common.images import ImageWriteError, read_image
 
@@ -111,13 +112,36 @@ def test_drop_a_corrupt_file_and_a_model_without_style(qtbot, tmp_path, tiny_bun
     tab.files.setCurrentRow(1)
     qtbot.waitUntil(lambda: len(tab.outputs) == 1, timeout=20000)
     assert not tab.style_panel.isEnabled() and not tab.count.isEnabled()  # U-GAT-IT has no style
-    assert tab.outputs[0].image.shape == read_image(good).shape
-    assert tab.attention.isEnabled()  # its attention map can be shown over the output
-    tab.attention.setChecked(True)
-    shown = tab.compare.after()
-    assert shown.shape == tab.outputs[0].image.shape and not np.array_equal(shown, tab.outputs[0].image)
-    tab.attention.setChecked(False)
-    assert np.array_equal(tab.compare.after(), tab.outputs[0].image)
+    note = tab.style_panel.no_style_note
+    assert note.isVisibleTo(tab) and "has no style code" in note.text()
+    output = tab.outputs[0]
+    assert output.image.shape == read_image(good).shape and output.heatmap.shape == output.image.shape[:2]
+    controls = tab.attention  # its attention map can be shown over the output
+    assert controls.show_map.isEnabled() and not controls.note.isVisibleTo(tab)
+    controls.show_map.setChecked(True)
+    controls.opacity.setValue(100)  # the map alone: exactly the coloured heatmap
+    assert np.array_equal(tab.compare.after(), coloured(output.heatmap, controls.colours()))
+    controls.opacity.setValue(40)
+    half = tab.compare.after()
+    assert half.shape == output.image.shape and not np.array_equal(half, output.image)
+    controls.colour_map.setCurrentText("viridis")
+    assert not np.array_equal(tab.compare.after(), half)
+    assert window.settings.attention() == ("viridis", 0.4)  # remembered for the next run
+    tab.files.setCurrentRow(0)  # another file and back: the overlay stays on for the next result
+    qtbot.waitUntil(lambda: tab.outputs == [], timeout=20000)
+    tab.files.setCurrentRow(1)
+    qtbot.waitUntil(lambda: len(tab.outputs) == 1, timeout=20000)
+    output = tab.outputs[0]
+    assert np.array_equal(tab.compare.after(), overlay(output.image, output.heatmap, 0.4, "viridis"))
+    controls.show_map.setChecked(False)
+    assert np.array_equal(tab.compare.after(), output.image)
+
+    saved = tab.save_selected(tmp_path / "saved" / "anime.png")  # the result and its map beside it
+    assert [p.name for p in saved] == ["anime.png", "anime.attention.png"]
+    assert np.array_equal(read_image(saved[0]), output.image)
+    assert np.array_equal(read_image(saved[1]), coloured(output.heatmap, "viridis"))
+    both = tab.save_all(tmp_path / "saved")  # never overwrites either file
+    assert len(both) == 2 and not set(both) & set(saved) and both[1] == attention_path(both[0])
 
 
 def test_tunit_offers_typical_and_reference_styles_but_no_random_draws(qtbot, tmp_path, tiny_bundles, shared_data):

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import Qt
 
+from desktop.runtime.attention import attention_path, coloured
 from desktop.runtime.frames import probe_cameras
 from i2i_common.images import read_image
 
@@ -58,6 +59,8 @@ def test_video_file_frames_reach_the_view_and_stop_is_clean(qtbot, tmp_path, tin
     qtbot.waitUntil(lambda: tab.frames_shown >= recorded_from + 3, timeout=20000)
     snapshot = tab.snapshot(tmp_path / "snap.png")
     assert read_image(snapshot).shape == (64, 96, 3)
+    assert not (tmp_path / "snap.attention.png").exists()  # MUNIT has no attention map, and says so
+    assert not tab.attention.show_map.isEnabled() and tab.attention.note.isVisibleTo(tab)
 
     tab.face_mode.setCurrentIndex(tab.face_mode.findData("centre"))
     tab.style_panel.reroll.click()
@@ -175,4 +178,36 @@ def test_skipped_frames_show_in_the_overlay_and_repeated_failures_stop_with_the_
     qtbot.waitUntil(lambda: tab.pipeline is None, timeout=20000)
     assert re.fullmatch(r"the model failed on 8 of the last \d+ frames: glitch \d+", tab.message.text())
     assert tab.start_button.text() == "Start"
+    qtbot.waitUntil(lambda: not _live_threads(), timeout=20000)
+
+
+def test_the_attention_map_shows_over_live_frames_and_is_saved_with_snapshots(qtbot, tmp_path, tiny_bundles):
+    install_models(tiny_bundles, families=("ugatit",))
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-ugatit"))
+    tab = window.live
+    tab.set_video(_video(tmp_path / "clip.mp4", frames=300))
+    controls = tab.attention
+    assert controls.show_map.isEnabled() and not controls.note.isVisibleTo(tab)
+    controls.show_map.setChecked(True)
+    controls.opacity.setValue(100)  # the map alone
+    tab.start_button.click()
+    qtbot.waitUntil(lambda: tab.frames_shown >= 2, timeout=20000)
+    frame = tab.last_frame
+    assert frame.heatmap.shape == frame.output.shape[:2] and 0 <= frame.heatmap.min() <= frame.heatmap.max() <= 1
+    qtbot.waitUntil(lambda: np.array_equal(tab.view.after(), coloured(tab.last_frame.heatmap, "jet")), timeout=20000)
+
+    tab.face_mode.setCurrentIndex(tab.face_mode.findData("centre"))  # a crop is translated: its map sits there
+    qtbot.waitUntil(lambda: tab.last_frame.crop is not None, timeout=20000)
+    frame = tab.last_frame
+    box = frame.crop
+    outside = np.ones(frame.heatmap.shape, bool)
+    outside[box.y:box.y + box.h, box.x:box.x + box.w] = False
+    assert frame.heatmap.shape == (64, 96) and not frame.heatmap[outside].any() and frame.heatmap.max() > 0
+
+    snapshot = tab.snapshot(tmp_path / "snap.png")
+    assert read_image(snapshot).shape == (64, 96, 3)
+    assert read_image(attention_path(snapshot)).shape == (64, 96, 3)
+    controls.show_map.setChecked(False)
+    qtbot.waitUntil(lambda: np.array_equal(tab.view.after(), tab.last_frame.output), timeout=20000)
+    tab.start_button.click()
     qtbot.waitUntil(lambda: not _live_threads(), timeout=20000)
