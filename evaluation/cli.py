@@ -74,8 +74,13 @@ def _check_writable(folder: Path) -> None:
 
 
 def _grid_title(result) -> str:
-    outputs = f"{len(result.grid_rows[0]) - 1} random styles" if result.diversity else "translation"
-    return f"{result.source} -> {result.target}: input, then {outputs}"
+    if result.diversity:
+        columns = f"then {len(result.grid_rows[0]) - 1} random styles"
+    elif len(result.grid_rows[0]) == 3:
+        columns = "output, attention"
+    else:
+        columns = "then translation"
+    return f"{result.source} -> {result.target}: input, {columns}"
 
 
 def run(args: argparse.Namespace) -> dict:

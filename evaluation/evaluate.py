@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from tqdm import tqdm
 
+from desktop.runtime.attention import overlay
 from desktop.runtime.bundle import Bundle, Direction
 from desktop.runtime.style import RandomStyle, StyleSource
 from desktop.runtime.translators import Translator
@@ -127,6 +128,10 @@ def evaluate_direction(translator: Translator, direction: Direction, splits: dic
         result.diversity = asdict(diversity)
         result.grid_rows = [[image, *group]
                             for image, group in zip(sources, groups[:options.grid_inputs], strict=False)]
+    elif translator.capabilities.attention_map:  # the translation and where the model looked
+        result.grid_rows = [[image, res.image[:, :, :3], overlay(res.image, res.heatmap)]
+                            for image in sources[:options.grid_inputs]
+                            for res in [translator.translate(image, direction.id)]]
     else:
         result.grid_rows = [[image, out] for image, out in zip(sources[:options.grid_inputs], translated, strict=False)]
     return result

@@ -12,6 +12,7 @@ import torch
 from test_eval_inception import UnitRangeInput, save_scripted
 
 from evaluation.cli import main
+from evaluation.grid import GAP, LABEL_HEIGHT
 from i2i_common.images import read_image, write_image
 
 TRAIN, TEST = 12, 4
@@ -115,7 +116,11 @@ def test_bundle_without_style_has_no_diversity_and_domains_can_be_swapped(tiny_b
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert all(d["diversity"] is None for d in results["directions"])
     assert results["splits"] == {"cat": "testB", "dog": "testA"}
-    assert read_image(out / "grid.png").shape[1] < 3 * 128  # input + one translation per row
+    grid = read_image(out / "grid.png")  # input, translation, the translation under its attention map
+    assert grid.shape[1] == 3 * 128 + 4 * GAP
+    row = grid[LABEL_HEIGHT + GAP:LABEL_HEIGHT + GAP + 128]
+    output, attention = (row[:, GAP + k * (128 + GAP):GAP + k * (128 + GAP) + 128].astype(int) for k in (1, 2))
+    assert np.abs(output - attention).mean() > 10
 
 
 @pytest.mark.parametrize("case, message", [
