@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import shutil
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -107,7 +108,8 @@ def test_tiny_run_warms_up_trains_jointly_samples_and_resumes_exactly(one_folder
     assert not warm["optimizers"]["gen"]["state"] and not warm["optimizers"]["dis"]["state"]
     assert all(torch.equal(t, warm["ema"]["gen"][k]) for k, t in warm["models"]["gen"].items())
     assert any(not torch.equal(t, state["models"]["gen"][k]) for k, t in warm["models"]["gen"].items())
-    assert (full / "samples" / "sample_00000004.png").is_file()
+    grid = cv2.imread(str(full / "samples" / "sample_00000004.png"))
+    assert grid.shape == (128, 128, 3)  # a reference row and 3 input rows, each 1 + 3 images of 32 px
 
     shutil.copytree(full, part)  # the same run, as if the machine had been lost after iteration 2
     (part / "checkpoints" / result.checkpoint.name).unlink()
@@ -119,3 +121,17 @@ def test_tiny_run_warms_up_trains_jointly_samples_and_resumes_exactly(one_folder
         for name, tensors in state[group].items():
             for key, tensor in tensors.items():
                 assert torch.equal(tensor, resumed[group][name][key]), (group, name, key)
+
+
+def test_a_travel_checkpoint_resumes_in_the_joint_phase_with_the_queue(one_folder, tmp_path):
+    config = [*TINY_TUNIT, "train.iterations=3", "train.checkpoint_every=3"]
+    travel = tmp_path / "travel"
+    train(load_config("tunit_cpu", config), one_folder, tmp_path / "first", device="cpu", progress=False,
+          travel_out=travel)
+    later = [*TINY_TUNIT, "train.iterations=4"]
+    result = train(load_config("tunit_cpu", later), one_folder, tmp_path / "second", device="cpu", progress=False,
+                   resume_from=travel)
+    rows = read_metrics(tmp_path / "second" / "metrics.csv")
+    assert [row["iteration"] for row in rows] == [4] and rows[0]["dis_total"] > 0  # still the joint phase
+    state = load_checkpoint(result.checkpoint)
+    assert int(state["models"]["queue"]["count"]) == 8 and state["schedulers"]["guide"]["last_epoch"] == 4
