@@ -39,7 +39,7 @@ def test_unknown_family_is_one_line_listing_the_known_ones(capsys, data, tmp_pat
     code, err = run_cli(capsys, "--config", "munit_cpu", "--data", str(data), "--out", str(tmp_path / "run"),
                         "model.family=cyclegan")
     assert code == 2
-    assert one_line(err) == "i2i-train: unknown model family 'cyclegan' (known: munit, ugatit)"
+    assert one_line(err) == "i2i-train: unknown model family 'cyclegan' (known: munit, tunit, ugatit)"
     assert not (tmp_path / "run").exists()
 
 
@@ -49,7 +49,7 @@ def test_unknown_family_from_the_command_line_process(data, tmp_path):
                            "--out", str(tmp_path / "run"), "model.family=cyclegan"],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert one_line(proc.stderr).endswith("(known: munit, ugatit)")
+    assert one_line(proc.stderr).endswith("(known: munit, tunit, ugatit)")
 
 
 @pytest.mark.parametrize("override, message", [

@@ -29,6 +29,6 @@ def test_shipped_config_resolves_as_before(name):
     assert as_text(resolve_config(load_config(name))) == as_text(SNAPSHOT[name])
 
 
-@pytest.mark.parametrize("family", ["munit", "ugatit"])
+@pytest.mark.parametrize("family", ["munit", "tunit", "ugatit"])
 def test_family_defaults_resolve_as_before(family):
     assert as_text(resolve_config({"model": {"family": family}})) == as_text(SNAPSHOT[f"(defaults) {family}"])
