@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .families.munit import MunitExporter
+from .families.tunit import TunitExporter
 from .families.ugatit import UgatitExporter
 from .family_exporter import FamilyExporter
 from .onnx_export import ExportError
@@ -9,6 +10,7 @@ from .onnx_export import ExportError
 EXPORTERS: dict[str, FamilyExporter] = {
     "munit": MunitExporter(),
     "ugatit": UgatitExporter(),
+    "tunit": TunitExporter(),
 }
 
 
