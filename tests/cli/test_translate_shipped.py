@@ -1,5 +1,6 @@
-"""The shipped MUNIT bundles translate through ``i2i translate`` exactly as before issue 11: the same
-seed gives the same pixels as translating each style on its own, and the colours the old code path made."""
+"""The shipped bundles translate through ``i2i translate`` (MUNIT: exactly as before issue 11, the same
+seed gives the same pixels as translating each style on its own, and the colours the old code path made;
+U-GAT-IT: with its attention map)."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,3 +36,16 @@ def test_shipped_munit_output_is_pinned(capsys, tmp_path, model):
         alone = translator.translate(photo, "a2b", RandomStyle(seed)).image
         assert np.array_equal(got, alone)
         np.testing.assert_allclose(got.reshape(-1, 3).mean(axis=0), mean, atol=0.5)
+
+
+def test_shipped_ugatit_translates_a_selfie_with_its_attention_map(capsys, tmp_path):
+    bundle = REPO / "resources" / "models" / "selfie2anime-ugatit.i2i"
+    out = tmp_path / "out"
+    assert main(["translate", str(REPO / "resources" / "samples" / "selfie_1.jpg"), "-o", str(out),
+                 "--model", str(bundle), "--attention"]) == 0
+    assert "selfie2anime-ugatit [ugatit]" in capsys.readouterr().out
+    anime, attention = read_image(out / "selfie_1_a2b.jpg"), read_image(out / "selfie_1_a2b.attention.png")
+    assert anime.shape == attention.shape and anime.std() > 20  # a picture, not a flat field
+    heatmap = open_translator(bundle).translate(read_image(REPO / "resources" / "samples" / "selfie_1.jpg"),
+                                                "a2b").heatmap
+    assert heatmap.max() - heatmap.min() > 0.9 and heatmap.std() > 0.1  # it looks somewhere, not everywhere
