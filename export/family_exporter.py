@@ -18,7 +18,7 @@ import torch
 
 from desktop.runtime.bundle import Direction, Domain
 
-from .data import DatasetImages
+from .data import DATASET_IDS, DatasetImages
 from .onnx_export import ExportError, TensorIO
 
 GraphScope = Literal["domain", "direction", "bundle"]
@@ -26,6 +26,8 @@ OutputKind = Literal["image", "map"]
 # (role, domain or direction id, None for a bundle-wide graph or array): how graphs and arrays are looked up
 ExportKey = tuple[str, str | None]
 MIN_SIDE, MAX_SIDE = 32, 1024  # what a fully convolutional bundle promises to take
+IMAGE = TensorIO("image", ("batch", 3, "height", "width"))  # a batch of normalised RGB images, any size
+PAIR = tuple(DATASET_IDS[:2])  # the dataset domains of a two-domain family, in layout order
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,15 @@ def load_weights(module: torch.nn.Module, weights: Mapping[str, Mapping[str, tor
         module.load_state_dict(weights[key])
     except RuntimeError as exc:
         raise ExportError(f"checkpoint weights for {key} do not fit the config's model: {exc}") from exc
+
+
+def two_domains(family: str, data: DatasetImages) -> list[Domain]:
+    """The bundle domains of a two-domain family (``a``, ``b`` with the dataset's names); :class:`ExportError`
+    naming ``family`` when the dataset has another number of domains."""
+    if data.domains != list(PAIR):
+        raise ExportError(f"{data.layout.root}: {family} needs 2 domains, found {len(data.domains)} "
+                          f"({data.layout.kind} layout)")
+    return [Domain(d, data.domain_names[d]) for d in PAIR]
 
 
 Feeds = dict[str, np.ndarray]

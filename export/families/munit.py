@@ -11,6 +11,8 @@ from desktop.runtime.bundle import Direction, Domain
 
 from ..data import DatasetImages
 from ..family_exporter import (
+    IMAGE,
+    PAIR,
     ExportGraph,
     ExportKey,
     FamilyExporter,
@@ -19,15 +21,13 @@ from ..family_exporter import (
     Runner,
     VerificationOutput,
     load_weights,
+    two_domains,
 )
 from ..onnx_export import ExportError, TensorIO
 
-DOMAINS = ("a", "b")
-IMAGE = TensorIO("image", ("batch", 3, "height", "width"))
-
 
 def _other(domain: str) -> str:
-    return DOMAINS[1 - DOMAINS.index(domain)]
+    return PAIR[1 - PAIR.index(domain)]
 
 
 class MunitExporter(FamilyExporter):
@@ -43,7 +43,7 @@ class MunitExporter(FamilyExporter):
         from trainer.models.munit import build_generator
 
         gens = {}
-        for domain in DOMAINS:
+        for domain in PAIR:
             gen = build_generator(dict(config["model"]))
             if weights is not None:
                 load_weights(gen, weights, f"gen_{domain}")
@@ -64,10 +64,7 @@ class MunitExporter(FamilyExporter):
         return graphs
 
     def domains(self, model: dict[str, torch.nn.Module], data: DatasetImages) -> list[Domain]:
-        if data.domains != list(DOMAINS):
-            raise ExportError(f"{data.layout.root}: MUNIT needs 2 domains, found {len(data.domains)} "
-                              f"({data.layout.kind} layout)")
-        return [Domain(d, data.domain_names[d]) for d in DOMAINS]
+        return two_domains("MUNIT", data)
 
     def directions(self, domains: list[Domain]) -> list[Direction]:
         return [Direction(f"{s.id}2{t.id}", s.id, t.id) for s in domains for t in domains if s != t]

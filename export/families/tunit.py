@@ -19,6 +19,7 @@ from desktop.runtime.bundle import Direction, Domain
 
 from ..data import DATASET_IDS, DatasetImages
 from ..family_exporter import (
+    IMAGE,
     ExportGraph,
     ExportKey,
     FamilyExporter,
@@ -30,7 +31,6 @@ from ..family_exporter import (
 )
 from ..onnx_export import ExportError, TensorIO
 
-IMAGE = TensorIO("image", ("batch", 3, "height", "width"))
 OUTPUT = TensorIO("output", ("batch", 3, "height", "width"))
 ANY_SOURCE = "*"
 CLUSTER = "c"  # cluster k's domain id is CLUSTER + str(k)

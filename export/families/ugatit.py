@@ -16,6 +16,7 @@ from desktop.runtime.bundle import Direction, Domain
 
 from ..data import DatasetImages
 from ..family_exporter import (
+    IMAGE,
     ExportGraph,
     ExportKey,
     FamilyExporter,
@@ -24,12 +25,11 @@ from ..family_exporter import (
     Runner,
     VerificationOutput,
     load_weights,
+    two_domains,
 )
-from ..onnx_export import ExportError, TensorIO
+from ..onnx_export import TensorIO
 
-DOMAINS = ("a", "b")
 DIRECTIONS = {"a2b": ("a", "b"), "b2a": ("b", "a")}  # direction id -> (source, target)
-IMAGE = TensorIO("image", ("batch", 3, "height", "width"))
 OUTPUT = TensorIO("output", ("batch", 3, "height", "width"))
 HEATMAP = TensorIO("heatmap", ("batch", 1, "h4", "w4"))
 
@@ -75,10 +75,7 @@ class UgatitExporter(FamilyExporter):
                 for d, module in model.items()]
 
     def domains(self, model: dict[str, AttentionGenerator], data: DatasetImages) -> list[Domain]:
-        if data.domains != list(DOMAINS):
-            raise ExportError(f"{data.layout.root}: U-GAT-IT needs 2 domains, found {len(data.domains)} "
-                              f"({data.layout.kind} layout)")
-        return [Domain(d, data.domain_names[d]) for d in DOMAINS]
+        return two_domains("U-GAT-IT", data)
 
     def directions(self, domains: list[Domain]) -> list[Direction]:
         return [Direction(d, source, target) for d, (source, target) in DIRECTIONS.items()]
