@@ -6,8 +6,6 @@ no line of the loop knows about it. The unpaired recipe takes another transform,
 """
 from __future__ import annotations
 
-import shutil
-
 import cv2
 import numpy as np
 import pytest
@@ -113,16 +111,6 @@ class TwoViewToy(TrainingFamily):
 def toy_family(monkeypatch):
     monkeypatch.setitem(TRAINING_FAMILIES, TwoViewToy.name, TwoViewToy)
     return TwoViewToy
-
-
-@pytest.fixture
-def one_folder(tiny_cat2dog, tmp_path):
-    """Eight pet photos in one folder, no labels (the unlabeled layout)."""
-    folder = tmp_path / "pets"
-    folder.mkdir()
-    for path in sorted(tiny_cat2dog.glob("train?/*.jpg")):
-        shutil.copy(path, folder / f"{path.parent.name}_{path.name}")
-    return folder
 
 
 def toy_config(**train: int) -> dict:

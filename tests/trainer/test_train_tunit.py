@@ -3,12 +3,12 @@ determinism, and a tiny run from one unlabeled folder through the real loop (war
 from __future__ import annotations
 
 import math
-import shutil
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from resume_support import assert_resumes_exactly
 
 from trainer.checkpoint import load_checkpoint
 from trainer.config import load_config
@@ -23,20 +23,6 @@ TINY_TUNIT = ["model.img_size=32", "model.ngf=8", "model.ndf=8", "model.guide_wi
               "model.style_dim=16", "model.output_k=3", "model.dis_max_dim=16", "data.size=32", "data.load_size=32",
               "data.workers=0", "train.batch_size=4", "train.warmup_iterations=2", "train.queue_size=8",
               "train.log_every=1", "train.sample_rows=3", "train.sample_every=100", "train.checkpoint_every=2"]
-
-
-@pytest.fixture
-def one_folder(tiny_cat2dog, tmp_path):
-    """Eight pet photos in one folder, no labels."""
-    folder = tmp_path / "pets"
-    folder.mkdir()
-    for path in sorted(tiny_cat2dog.glob("train?/*.jpg")):
-        shutil.copy(path, folder / f"{path.parent.name}_{path.name}")
-    return folder
-
-
-def without_speed(rows: list[dict[str, float]]) -> list[dict[str, float]]:
-    return [{k: v for k, v in row.items() if k != "it_per_s"} for row in rows]
 
 
 def test_queue_keeps_the_newest_keys_oldest_first():
@@ -111,16 +97,7 @@ def test_tiny_run_warms_up_trains_jointly_samples_and_resumes_exactly(one_folder
     grid = cv2.imread(str(full / "samples" / "sample_00000004.png"))
     assert grid.shape == (128, 128, 3)  # a reference row and 3 input rows, each 1 + 3 images of 32 px
 
-    shutil.copytree(full, part)  # the same run, as if the machine had been lost after iteration 2
-    (part / "checkpoints" / result.checkpoint.name).unlink()
-    torch.manual_seed(12345)  # whatever happened in between, resume restores the RNG states
-    train(load_config("tunit_cpu", config), one_folder, part, device="cpu", resume=True, progress=False)
-    assert without_speed(read_metrics(part / "metrics.csv"))[-2:] == without_speed(rows)[-2:]  # exactly
-    resumed = load_checkpoint(part / "checkpoints" / result.checkpoint.name)
-    for group in ("models", "ema"):
-        for name, tensors in state[group].items():
-            for key, tensor in tensors.items():
-                assert torch.equal(tensor, resumed[group][name][key]), (group, name, key)
+    assert_resumes_exactly(load_config("tunit_cpu", config), one_folder, full, part, result.checkpoint, rows)
 
 
 def test_a_travel_checkpoint_resumes_in_the_joint_phase_with_the_queue(one_folder, tmp_path):
