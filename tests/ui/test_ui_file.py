@@ -186,3 +186,11 @@ def test_save_into_an_unwritable_folder_says_so_and_keeps_the_outputs(qtbot, tmp
     qtbot.mouseClick(tab.save_all_button, Qt.MouseButton.LeftButton)
     assert tab.message.text().startswith("not saved:") and len(warnings) == 1
     assert len(tab.outputs) == 1 and tab.save_all_button.isEnabled()
+
+
+def test_damaged_attention_settings_fall_back_to_the_defaults(tmp_path):
+    (tmp_path / "settings.ini").write_text("[attention]\ncolours=plaid\nopacity=lots\n", encoding="utf-8")
+    settings = make_settings(tmp_path)
+    assert settings.attention() == ("jet", 0.5)  # an unknown colour map and a non-number: the defaults
+    settings.set_attention("turbo", 7.0)
+    assert make_settings(tmp_path).attention() == ("turbo", 1.0)  # out of range: clipped
