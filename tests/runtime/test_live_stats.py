@@ -8,8 +8,7 @@ from desktop.runtime.live import LivePipeline
 from desktop.runtime.live_stats import STAGES, SlidingWindow, StageMeters, StageTimes, split_call
 from desktop.runtime.style import RandomStyle
 
-from live_support import WAIT_S, Collector, open_munit, wait_until
-from test_live import make_video
+from live_support import WAIT_S, Collector, make_video, open_munit, wait_until
 
 
 @pytest.fixture(scope="module")
