@@ -65,7 +65,8 @@ class _Canvas(QWidget):
         box.moveTopLeft(self.rect().topLeft() + QRect(8, 8, 0, 0).topLeft())
         p.fillRect(box, QColor(0, 0, 0, 160))
         p.setPen(QColor(240, 240, 240))
-        p.drawText(box, Qt.AlignmentFlag.AlignCenter, self._overlay)
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter  # lines (Live: rates, stage times)
+        p.drawText(box.adjusted(6, 4, -6, -4), left, self._overlay)
 
 
 class ImageView(_Canvas):
