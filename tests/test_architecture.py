@@ -24,7 +24,8 @@ LAYER_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (  # importer package -> 
     ("i2i_common", (*WINGS, "torch", "onnxruntime")),
 )
 TORCH_FREE_TESTS = ("tests/runtime", "tests/ui", "tests/cli", "tests/common",
-                    "tests/conftest.py", "tests/repo_paths.py", "tests/batch_support.py", "tests/ui/ui_support.py")
+                    "tests/conftest.py", "tests/repo_paths.py", "tests/batch_support.py", "tests/vcam_support.py",
+                    "tests/ui/ui_support.py")
 TORCH_FREE_TESTS_NEVER = ("torch", "trainer", "export", "evaluation", "devkit.bundle_factory")
 MAX_LINES = 400
 

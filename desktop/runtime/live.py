@@ -14,6 +14,9 @@ thread while it is inside ``read()`` is not safe (with the FFmpeg backend it dea
 teardown). :meth:`LivePipeline.stop` therefore waits at most ``STOP_WAIT_S`` for the threads; a thread
 still blocked in the source or the model then finishes on its own, delivers nothing, and the capture
 thread closes the source as soon as its ``read()`` returns.
+
+:attr:`LivePipeline.stats` also holds where a frame's time goes (capture, preprocess, model, postprocess,
+and display as the UI reports it), averaged over the last second (``desktop/runtime/live_stats.py``).
 """
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ import numpy as np
 from .attention import in_frame
 from .face import Box, FaceDetector, translate_face
 from .frames import EndOfStream
+from .live_stats import LiveStats, SlidingWindow, StageMeters, split_call
+from .mailbox import FrameSlot
 from .providers import first_line
 from .style import ExplicitStyle
 
@@ -59,21 +64,6 @@ class FailureWindow:
 
 
 @dataclass(frozen=True)
-class LiveStats:
-    """Rates measured over the last second or so."""
-
-    capture_fps: float
-    output_fps: float
-    latency_ms: float  # from the frame's capture to its output being ready
-    inference_ms: float
-    captured: int
-    produced: int
-    dropped: int  # frames overwritten in the mailbox before inference could take them
-    skipped: int = 0  # frames the model failed on (not shown; the pipeline went on)
-    last_error: str | None = None  # the latest of those failures, one line
-
-
-@dataclass(frozen=True)
 class LiveFrame:
     """One translated frame."""
 
@@ -83,64 +73,6 @@ class LiveFrame:
     crop: Box | None  # face mode: the square that was translated (around the face, or the centre)
     stats: LiveStats
     heatmap: np.ndarray | None = None  # the attention map ([0, 1], the output's size; 0 outside a face-mode crop)
-
-
-class FrameSlot:
-    """A one-item mailbox: ``put`` replaces an unread item (counting it as dropped); ``get`` waits."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._item: Any = None
-        self._closed = False
-        self.dropped = 0
-
-    def put(self, item: Any) -> None:
-        with self._cond:
-            if self._item is not None:
-                self.dropped += 1
-            self._item = item
-            self._cond.notify()
-
-    def offer(self, item: Any) -> None:
-        """Put ``item`` only if the slot is empty (a re-run never displaces a fresh frame)."""
-        with self._cond:
-            if self._item is None:
-                self._item = item
-                self._cond.notify()
-
-    def get(self, timeout: float) -> Any:
-        """The unread item, or None after ``timeout`` seconds or once closed."""
-        with self._cond:
-            if self._item is None and not self._closed:
-                self._cond.wait(timeout)
-            item, self._item = self._item, None
-            return item
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-
-class RateMeter:
-    """Events per second over a sliding window of recent timestamps."""
-
-    def __init__(self, window_s: float = 1.0) -> None:
-        self._window = window_s
-        self._times: list[float] = []
-
-    def tick(self, now: float) -> None:
-        self._times.append(now)
-        cutoff = now - self._window
-        while len(self._times) > 2 and self._times[0] < cutoff:
-            self._times.pop(0)
-
-    @property
-    def rate(self) -> float:
-        if len(self._times) < 2:
-            return 0.0
-        span = self._times[-1] - self._times[0]
-        return (len(self._times) - 1) / span if span > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -196,8 +128,9 @@ class LivePipeline:
         self._threads: list[threading.Thread] = []
         self._last_captured: _Captured | None = None
         self._latest: LiveFrame | None = None
-        self._capture_meter = RateMeter()
-        self._output_meter = RateMeter()
+        self._capture_meter = SlidingWindow()
+        self._output_meter = SlidingWindow()
+        self._stages = StageMeters()
         self._captured = 0
         self._produced = 0
         self._latency_ms = 0.0
@@ -254,7 +187,12 @@ class LivePipeline:
             dropped=self._slot.dropped,
             skipped=self._skipped,
             last_error=self._last_error,
+            stages=self._stages.times(),
         )
+
+    def report_display(self, milliseconds: float) -> None:
+        """The UI's time to show one frame (any thread): the ``display`` stage of :attr:`stats`."""
+        self._stages.add(time.perf_counter(), display=milliseconds)
 
     def latest(self) -> LiveFrame | None:
         """The most recent output (for consumers that poll instead of using ``on_frame``)."""
@@ -323,11 +261,13 @@ class LivePipeline:
             index = 0
             next_due = time.perf_counter()
             while not self._stop.is_set():
+                reading = time.perf_counter()
                 frame = self._source.read()
                 if self._stop.is_set():
                     break  # stopped while the read was blocked: the frame is not wanted
                 now = time.perf_counter()
-                self._capture_meter.tick(now)
+                self._capture_meter.add(now)
+                self._stages.add(now, capture=(now - reading) * 1000)
                 self._captured += 1
                 captured = _Captured(index, frame, now)
                 self._last_captured = captured
@@ -350,7 +290,7 @@ class LivePipeline:
                 continue
             started = time.perf_counter()
             try:
-                output, heatmap, box = self._run_model(captured.image)
+                output, heatmap, box = self._run_model(captured.image, timed=True)
             except Exception as exc:
                 self._skipped += 1
                 self._last_error = first_line(exc)
@@ -366,7 +306,7 @@ class LivePipeline:
                  started: float) -> None:
         """Count and hand out one output (only while running: what finishes after stop() is dropped)."""
         done = time.perf_counter()
-        self._output_meter.tick(done)
+        self._output_meter.add(done)
         self._produced += 1
         self._inference_ms = (done - started) * 1000
         self._latency_ms = (done - captured.at) * 1000
@@ -378,23 +318,34 @@ class LivePipeline:
         width, height = self._source.size
         self._run_model(np.zeros((height, width, 3), np.uint8))
 
-    def _run_model(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, Box | None]:
-        """(output, its attention map or None, the face-mode crop or None) for one frame."""
+    def _run_model(self, image: np.ndarray, timed: bool = False) -> tuple[np.ndarray, np.ndarray | None, Box | None]:
+        """(output, its attention map or None, the face-mode crop or None) for one frame; ``timed`` adds
+        its preprocess / model / postprocess times to the stage meters (face mode's detection and crop
+        count as preprocessing, its paste-back as postprocessing)."""
+        started = time.perf_counter()
         with self._settings_lock:
             style, direction = self._style, self._direction
             face_mode, detector = self._face_mode, self._detector
-        heatmaps: list[np.ndarray | None] = []
+        calls: list[tuple[float, float, Any]] = []  # (entered, left, result) of the translate call
 
         def translate(rgb: np.ndarray) -> np.ndarray:
+            entered = time.perf_counter()
             result = self._translator.translate(rgb, direction, style=style, mode=self._mode)
-            heatmaps.append(result.heatmap)
+            calls.append((entered, time.perf_counter(), result))
             return result.image
 
         if not face_mode:
-            output = translate(image)
-            return output, heatmaps[0], None
-        result = translate_face(image, translate, detector)
-        box, heatmap = result.crop_box, heatmaps[0]
-        height, width = result.image.shape[:2]
-        return result.image, None if heatmap is None else in_frame(heatmap, box, height, width), box
+            output, heatmap, box = translate(image), calls[0][2].heatmap, None
+        else:
+            face = translate_face(image, translate, detector)
+            output, box, heatmap = face.image, face.crop_box, calls[0][2].heatmap
+            if heatmap is not None:
+                heatmap = in_frame(heatmap, box, *output.shape[:2])
+        if timed:
+            done = time.perf_counter()
+            entered, left, result = calls[0]
+            pre, model, post = split_call((left - entered) * 1000, result.timings)
+            self._stages.add(done, preprocess=pre + (entered - started) * 1000, model=model,
+                             postprocess=post + (done - left) * 1000)
+        return output, heatmap, box
 

@@ -1,6 +1,8 @@
 """Widgets that show numpy RGB images: a single view and a before/after comparison view."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
@@ -63,7 +65,8 @@ class _Canvas(QWidget):
         box.moveTopLeft(self.rect().topLeft() + QRect(8, 8, 0, 0).topLeft())
         p.fillRect(box, QColor(0, 0, 0, 160))
         p.setPen(QColor(240, 240, 240))
-        p.drawText(box, Qt.AlignmentFlag.AlignCenter, self._overlay)
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter  # lines (Live: rates, stage times)
+        p.drawText(box.adjusted(6, 4, -6, -4), left, self._overlay)
 
 
 class ImageView(_Canvas):
@@ -125,6 +128,7 @@ class CompareView(_Canvas):
         self._after_array: np.ndarray | None = None
         self._mode = "split"
         self._split = 0.5
+        self.paint_ms = 0.0  # how long the latest paint took (Live counts it in its display stage)
 
     def set_images(self, before: np.ndarray | None, after: np.ndarray | None) -> None:
         self._before = None if before is None else to_qimage(before)
@@ -170,6 +174,7 @@ class CompareView(_Canvas):
             self.set_split((event.position().x() - area.x()) / area.width())
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        began = time.perf_counter()
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         self._paint_background(p)
@@ -188,6 +193,7 @@ class CompareView(_Canvas):
             self._paint_split(p)
         self._paint_overlay(p)
         p.end()
+        self.paint_ms = (time.perf_counter() - began) * 1000
 
     def _paint_split(self, p: QPainter) -> None:
         area = self._image_area()

@@ -1,8 +1,9 @@
-"""Live workspace: camera or video file in, translated frames out, with FPS/latency overlay, face mode,
-style choice, the attention map over the output, snapshots and MP4 recording. Threads and frame dropping
-live in desktop.runtime.live."""
+"""Live workspace: camera or video file in, translated frames out, with an FPS, latency and per-stage timing
+overlay, face mode, style choice, the attention map over the output, and the outputs of live_outputs.py
+(snapshots, MP4 recording, a virtual camera). Threads and frame dropping live in desktop.runtime.live."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,14 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.runtime.attention import save_attention
 from desktop.runtime.frames import CameraSource, VideoFileSource, camera_label, probe_cameras
 from desktop.runtime.live import STOP_WAIT_S, LiveFrame, LivePipeline
-from desktop.runtime.recorder import RecorderError, VideoRecorder, save_snapshot, timestamped_path
-from i2i_common.images import ImageWriteError
+from desktop.runtime.recorder import VideoRecorder
 
 from .attention_controls import AttentionControls
 from .image_view import CompareView, link_split_slider
+from .live_outputs import LiveOutputs
 from .session import ModelSession
 from .settings import Settings
 from .style_panel import StylePanel
@@ -43,13 +43,13 @@ OVERLAY_ERROR_CHARS = 80  # the last model error in the overlay is cut to this l
 
 
 def skipped_text(skipped: int, last_error: str | None) -> str:
-    """The overlay's note on frames the model failed on ("" when there were none)."""
+    """The overlay's line on frames the model failed on ("" when there were none)."""
     if not skipped:
         return ""
     error = last_error or "unknown error"
     if len(error) > OVERLAY_ERROR_CHARS:
         error = error[:OVERLAY_ERROR_CHARS - 1] + "\u2026"
-    return f" | skipped frames: {skipped} (last error: {error})"
+    return f"\nskipped frames: {skipped} (last error: {error})"
 
 
 class _PipelineBridge(QObject):
@@ -67,7 +67,6 @@ class LiveTab(QWidget):
         super().__init__(parent)
         self.session, self.settings = session, settings
         self.pipeline: LivePipeline | None = None
-        self.recorder: VideoRecorder | None = None
         self.video_path: Path | None = None
         self.last_frame: LiveFrame | None = None
         self.frames_shown = 0
@@ -94,13 +93,14 @@ class LiveTab(QWidget):
             self.face_mode.addItem(text, kind)
         self.style_panel = StylePanel(session, settings)
         self.attention = AttentionControls(settings)
-        self.snapshot_button = QPushButton("Snapshot")
-        self.record_button = QPushButton("Record MP4")
-        self.record_button.setCheckable(True)
         self.view = CompareView("Pick a camera or a video file and press Start")
         self.view.set_mode("side")
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.outputs = LiveOutputs(settings, self.attention.colours, self.message.setText, self._report,
+                                   live=lambda: self.pipeline is not None)
+        self.snapshot_button, self.record_button = self.outputs.snapshot_button, self.outputs.record_button
+        self.vcam_box = self.outputs.vcam_box
 
         source_box = QGroupBox("Source")
         grid = QGridLayout(source_box)
@@ -117,13 +117,9 @@ class LiveTab(QWidget):
         view_grid.addWidget(self.split_slider, 1, 1)
         view_grid.addWidget(QLabel("Face mode"), 2, 0)
         view_grid.addWidget(self.face_mode, 2, 1)
-        save_row = QHBoxLayout()
-        save_row.addWidget(self.snapshot_button)
-        save_row.addWidget(self.record_button)
         left = QVBoxLayout()
-        for widget in (source_box, view_box, self.style_panel, self.attention):
+        for widget in (source_box, view_box, self.style_panel, self.attention, self.outputs):
             left.addWidget(widget)
-        left.addLayout(save_row)
         left.addWidget(self.message)
         left.addStretch(1)
         left_widget = QWidget()
@@ -142,7 +138,6 @@ class LiveTab(QWidget):
         self.style_panel.changed.connect(self._style_changed)
         self.attention.changed.connect(self._show_last_frame)
         self.snapshot_button.clicked.connect(lambda: self.snapshot())
-        self.record_button.toggled.connect(self._record_toggled)
         self.bridge.frame.connect(self._show_frame)
         self.bridge.error.connect(self._pipeline_failed)
         self.bridge.ended.connect(lambda: self.message.setText("the video ended"))
@@ -238,17 +233,19 @@ class LiveTab(QWidget):
             on_frame=self._frame_arrived, on_error=self.bridge.error.emit, on_ended=self.bridge.ended.emit)
         self.pipeline.start()
         self.message.setText("warming up...")
+        self.outputs.start_camera()  # a camera that cannot open says why; Live runs anyway
         self._sync_start_button()
         self._enable()
         return True
 
     def stop(self, wait_s: float = STOP_WAIT_S) -> None:
         """Stop the pipeline (its threads get ``wait_s`` to end, then end by themselves and close the
-        source) and finish any recording."""
+        source), finish any recording and close the virtual camera."""
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
             pipeline.stop(wait_s)
             self.message.setText("stopped")
+        self.outputs.stop_camera()
         self.stop_recording()
         self._sync_start_button()
         self._enable()
@@ -285,12 +282,7 @@ class LiveTab(QWidget):
     def _frame_arrived(self, frame: LiveFrame) -> None:
         """Inference thread: keep the newest frame, record it, and wake the UI unless a wake-up is pending."""
         self.last_frame = frame
-        recorder = self.recorder
-        if recorder is not None:
-            try:
-                recorder.write(frame.output)
-            except RecorderError:
-                pass  # closed between the check and the write: the recording has ended
+        self.outputs.write(frame.output)
         if not self._frame_pending:
             self._frame_pending = True
             self.bridge.frame.emit()
@@ -300,22 +292,29 @@ class LiveTab(QWidget):
         frame = self.last_frame
         if frame is None or self.pipeline is None:
             return
+        began = time.perf_counter()
         self._show_last_frame()
         stats = frame.stats
         self.view.set_overlay(f"capture {stats.capture_fps:.1f} fps | output {stats.output_fps:.1f} fps | "
                               f"latency {stats.latency_ms:.0f} ms | dropped {stats.dropped}"
-                              + skipped_text(stats.skipped, stats.last_error))
+                              + "\n" + stats.stages.text() + skipped_text(stats.skipped, stats.last_error))
+        # the display stage: this frame's hand-over to the view and the view's latest paint
+        self.pipeline.report_display((time.perf_counter() - began) * 1000 + self.view.paint_ms)
         self.session.report_timing(stats.inference_ms)
         self.frames_shown += 1
-        if self.frames_shown == 1 or self.message.text() == "warming up...":
-            self.message.setText("running")
+        if self.message.text() == "warming up...":  # a message from the start (a camera problem) stays
+            feed = self.outputs.vcam_feed
+            self.message.setText("running" + (f", sending to {feed.camera.device}" if feed else ""))
         self._enable()
 
     def _show_last_frame(self) -> None:
-        """Draw the newest frame, with its attention map over the output when that is switched on."""
+        """Draw the newest frame, with its attention map over the output when that is switched on; the
+        output as shown also goes to the virtual camera when it is on."""
         frame = self.last_frame
         if frame is not None:
-            self.view.set_images(frame.source, self.attention.apply(frame.output, frame.heatmap))
+            shown = self.attention.apply(frame.output, frame.heatmap)
+            self.view.set_images(frame.source, shown)
+            self.outputs.send_to_camera(shown)
 
     def _pipeline_failed(self, message: str) -> None:
         self.stop()
@@ -328,7 +327,7 @@ class LiveTab(QWidget):
 
     # controls ---------------------------------------------------------------------------------------
     def _translator_changed(self, translator) -> None:
-        self.stop()
+        self.stop()  # closes the virtual camera too
         self.attention.set_available(translator is not None and translator.capabilities.attention_map)
 
     def _style_changed(self) -> None:
@@ -344,56 +343,18 @@ class LiveTab(QWidget):
             self.pipeline.set_direction(direction)
             self._style_changed()  # style codes belong to the target domain
 
+    @property
+    def recorder(self) -> VideoRecorder | None:
+        return self.outputs.recorder
+
     def snapshot(self, path: Path | None = None) -> Path | None:
         """Save the current output frame (default: a timestamped PNG in the last snapshot folder), and its
         attention map beside it (``<stem>.attention.png``) when it has one."""
-        frame = self.last_frame
-        if frame is None:
-            return None
-        path = path or timestamped_path(self.settings.folder("snapshots"), "snapshot", ".png")
-        try:
-            save_snapshot(path, frame.output)
-            if frame.heatmap is not None:
-                save_attention(path, frame.heatmap, self.attention.colours(), overwrite=True)
-        except (OSError, ImageWriteError) as exc:
-            self._report(f"snapshot not saved: {exc}")
-            return None
-        self.settings.set_folder("snapshots", path)
-        self.message.setText(f"saved {path}")
-        return path
+        return None if self.last_frame is None else self.outputs.snapshot(self.last_frame, path)
 
     def start_recording(self, path: Path) -> bool:
-        try:
-            self.recorder = VideoRecorder(path, fps=30.0)
-        except (RecorderError, ValueError) as exc:
-            self._report(f"cannot record: {exc}")
-            return False
-        self.settings.set_folder("recordings", path)
-        self.message.setText(f"recording to {path.name}...")
-        return True
+        return self.outputs.start_recording(path)
 
     def stop_recording(self) -> Path | None:
         """Finish the MP4 (renamed into place); returns its path, or None if nothing was recorded."""
-        recorder, self.recorder = self.recorder, None
-        self.record_button.blockSignals(True)
-        self.record_button.setChecked(False)
-        self.record_button.blockSignals(False)
-        if recorder is None:
-            return None
-        try:
-            written = recorder.close()
-        except RecorderError as exc:
-            self._report(str(exc))
-            return None
-        if written is not None:
-            self.message.setText(f"saved {written} ({recorder.frames} frames)")
-        return written
-
-    def _record_toggled(self, on: bool) -> None:
-        if not on:
-            self.stop_recording()
-            return
-        start = str(timestamped_path(self.settings.folder("recordings"), "recording", ".mp4"))
-        path, _ = QFileDialog.getSaveFileName(self, "Record to", start, "MP4 video (*.mp4)")
-        if not path or not self.start_recording(Path(path)):
-            self.record_button.setChecked(False)
+        return self.outputs.stop_recording()

@@ -14,21 +14,7 @@ from desktop.runtime.style import ExplicitStyle, RandomStyle, ReferenceStyle
 from desktop.runtime.translators import open_translator
 from i2i_common.images import read_image
 
-from live_support import WAIT_S, Collector, open_munit, wait_until
-
-
-def make_video(path, frames=40, size=(64, 48), fps=20.0):
-    """A short MP4 of a white square moving over a dark gradient."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    assert writer.isOpened()
-    w, h = size
-    for i in range(frames):
-        frame = np.tile(np.linspace(0, 120, w, dtype=np.uint8)[None, :, None], (h, 1, 3))
-        x = (i * 3) % (w - 12)
-        frame[10:22, x:x + 12] = 255
-        writer.write(frame)
-    writer.release()
-    return path
+from live_support import WAIT_S, Collector, make_video, open_munit, wait_until
 
 
 class Watched:

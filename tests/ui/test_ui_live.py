@@ -13,18 +13,7 @@ from desktop.runtime.attention import attention_path, coloured
 from desktop.runtime.frames import probe_cameras
 from i2i_common.images import read_image
 
-from ui_support import SlowTranslator, install_models, make_settings, open_window
-
-
-def _video(path, frames=30, size=(96, 64)):
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, size)
-    assert writer.isOpened()
-    for i in range(frames):
-        frame = np.zeros((size[1], size[0], 3), np.uint8)
-        cv2.circle(frame, (8 + 2 * i, size[1] // 2), 10, (40, 200, 255), -1)
-        writer.write(frame)
-    writer.release()
-    return path
+from ui_support import SlowTranslator, install_models, make_settings, open_window, write_video
 
 
 def _dropped_in_overlay(tab) -> int:
@@ -40,7 +29,7 @@ def test_video_file_frames_reach_the_view_and_stop_is_clean(qtbot, tmp_path, tin
     install_models(tiny_bundles, families=("munit",))
     window = open_window(qtbot, make_settings(tmp_path, model="tiny-munit"))
     tab = window.live
-    tab.set_video(_video(tmp_path / "clip.mp4"))
+    tab.set_video(write_video(tmp_path / "clip.mp4"))
     assert tab.source_combo.currentText() == "Video: clip.mp4"
     qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
     assert tab.pipeline is not None and tab.start_button.text() == "Stop"
@@ -94,7 +83,7 @@ def test_camera_that_cannot_open_shows_a_message_and_stays_usable(qtbot, tmp_pat
     assert "camera 97" in tab.message.text()
     assert tab.source_combo.isEnabled()
 
-    tab.set_video(_video(tmp_path / "clip.mp4", frames=10))
+    tab.set_video(write_video(tmp_path / "clip.mp4", frames=10))
     assert tab.start() is True
     qtbot.waitUntil(lambda: tab.frames_shown >= 1, timeout=20000)
     tab.stop()
@@ -106,7 +95,7 @@ def test_a_slow_model_drops_stale_frames_and_the_overlay_says_so(qtbot, tmp_path
     window = open_window(qtbot, make_settings(tmp_path, model="tiny-ugatit"))
     window.session.translator = SlowTranslator(window.session.translator, delay_s=0.15)  # ~6 fps vs 30
     tab = window.live
-    tab.set_video(_video(tmp_path / "clip.mp4", frames=60))
+    tab.set_video(write_video(tmp_path / "clip.mp4", frames=60))
     tab.start()
     qtbot.waitUntil(lambda: _dropped_in_overlay(tab) > 0, timeout=20000)
     stats = tab.last_frame.stats
@@ -130,7 +119,7 @@ def test_after_no_camera_found_the_list_offers_no_camera_index(qtbot, tmp_path, 
     assert tab.start() is False and tab.pipeline is None  # nothing to start: a message, no pipeline
     assert "no camera found" in tab.message.text() and tab.start_button.text() == "Start"
 
-    tab.set_video(_video(tmp_path / "clip.mp4", frames=10))  # the video file is still an option
+    tab.set_video(write_video(tmp_path / "clip.mp4", frames=10))  # the video file is still an option
     assert tab.source_combo.currentText() == "Video: clip.mp4" and tab.source_combo.count() == 2
     tab.toggle_running()  # what the Start/Stop shortcut calls
     assert tab.pipeline is not None and tab.start_button.text() == "Stop"
@@ -169,7 +158,7 @@ def test_skipped_frames_show_in_the_overlay_and_repeated_failures_stop_with_the_
     window = open_window(qtbot, make_settings(tmp_path, model="tiny-ugatit"))
     model = window.session.translator = Glitchy(window.session.translator)
     tab = window.live
-    tab.set_video(_video(tmp_path / "clip.mp4", frames=30))
+    tab.set_video(write_video(tmp_path / "clip.mp4", frames=30))
     tab.start()
     qtbot.waitUntil(lambda: "skipped frames:" in tab.view.overlay(), timeout=20000)
     assert re.search(r"skipped frames: \d+ \(last error: glitch \d+\)$", tab.view.overlay())
@@ -185,7 +174,7 @@ def test_the_attention_map_shows_over_live_frames_and_is_saved_with_snapshots(qt
     install_models(tiny_bundles, families=("ugatit",))
     window = open_window(qtbot, make_settings(tmp_path, model="tiny-ugatit"))
     tab = window.live
-    tab.set_video(_video(tmp_path / "clip.mp4", frames=300))
+    tab.set_video(write_video(tmp_path / "clip.mp4", frames=300))
     controls = tab.attention
     assert controls.show_map.isEnabled() and not controls.note.isVisibleTo(tab)
     controls.show_map.setChecked(True)

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtTest import QTest
 
-from ui_support import install_models, make_settings, open_window
+from ui_support import install_models, make_settings, open_window, write_video
 
 LONG_REASON = "CUDAExecutionProvider is not in this build of onnxruntime; " * 8
 
@@ -65,15 +65,13 @@ def test_menu_bar_has_the_usual_menus_and_shortcuts(qtbot, tmp_path, tiny_bundle
 
 
 def test_space_starts_live_only_in_the_live_workspace_and_never_while_typing(qtbot, tmp_path, tiny_bundles):
-    from test_ui_live import _video
-
     install_models(tiny_bundles, families=("munit",))
     window = open_window(qtbot, make_settings(tmp_path, model="tiny-munit"))
     window.show()
     window.activateWindow()
     qtbot.waitActive(window)
     live = window.live
-    live.set_video(_video(tmp_path / "clip.mp4"))
+    live.set_video(write_video(tmp_path / "clip.mp4"))
     presses = []
     live.start_button.toggled.connect(presses.append)
     space = lambda: QTest.keyClick(window.windowHandle(), Qt.Key.Key_Space)  # noqa: E731

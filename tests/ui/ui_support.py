@@ -7,6 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
 from PySide6.QtCore import QSettings
 
 from desktop.runtime.paths import user_models_dir
@@ -25,6 +27,18 @@ def install_models(tiny_bundles: dict[str, Path], families=("munit", "ugatit", "
     broken.mkdir()
     (broken / "manifest.json").write_text(json.dumps({"schema_version": 1, "name": "broken"}), encoding="utf-8")
     return models
+
+
+def write_video(path: Path, frames: int = 30, size: tuple[int, int] = (96, 64)) -> Path:
+    """A short MP4 of an orange disc moving across black (a webcam stand-in for the Live tests)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, size)
+    assert writer.isOpened()
+    for i in range(frames):
+        frame = np.zeros((size[1], size[0], 3), np.uint8)
+        cv2.circle(frame, (8 + 2 * i, size[1] // 2), 10, (40, 200, 255), -1)
+        writer.write(frame)
+    writer.release()
+    return path
 
 
 def make_settings(folder: Path, model: str | None = None) -> Settings:
