@@ -21,6 +21,7 @@ from evaluation.report import check_writable, write_results
 
 log = logging.getLogger("i2i-eval")
 
+NAME = "clusters"  # results.json's "evaluation"
 MEMBERS_GRID, TRANSLATIONS_GRID = "clusters.png", "translations.png"
 CLUSTER_FILES = ("results.json", "results.md", MEMBERS_GRID, TRANSLATIONS_GRID)
 
@@ -50,7 +51,7 @@ def run_clusters(args: argparse.Namespace, bundle: Bundle) -> dict:
     write_grid(out / MEMBERS_GRID, evaluation.members_grid)
     write_grid(out / TRANSLATIONS_GRID, evaluation.translations_grid)
     results = {
-        "evaluation": "clusters",
+        "evaluation": NAME,
         "bundle": bundle_summary(bundle),
         "data": list(dict.fromkeys(str(c.data.root.resolve()) for c in classes)),
         "options": {"max_images": args.max_images, "references": options.references},

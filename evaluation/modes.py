@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from desktop.runtime.bundle import Bundle
 from desktop.runtime.translators import Capabilities
 from evaluation.cluster_report import cluster_markdown
-from evaluation.cluster_run import CLUSTER_FILES, run_clusters
+from evaluation.cluster_run import CLUSTER_FILES, NAME, run_clusters
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,5 @@ class EvalMode:
 
 
 EVAL_MODES: dict[str, EvalMode] = {
-    "clusters": EvalMode("clusters", lambda caps: caps.clusters_as_domains, run_clusters, cluster_markdown,
-                         CLUSTER_FILES),
+    NAME: EvalMode(NAME, lambda caps: caps.clusters_as_domains, run_clusters, cluster_markdown, CLUSTER_FILES),
 }
