@@ -2,14 +2,15 @@
 
     i2i-eval --bundle resources/models/cat2dog-munit.i2i --data path/to/cat2dog --out eval/cat2dog
 
-Writes ``results.json``, ``results.md`` and ``grid.png`` into ``--out`` (see docs/evaluation.md).
+Writes ``results.json``, ``results.md`` and ``grid.png`` into ``--out`` (see docs/evaluation.md). A bundle
+whose domains are discovered clusters (TUNIT) is scored on the labelled classes of one or more ``--data``
+folders instead (evaluation/modes.py).
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import torch
 
 from desktop.runtime.bundle import PRECISIONS, BundleError, resolve_bundle
-from desktop.runtime.translators import TranslationError, open_translator
+from desktop.runtime.translators import TranslationError, capabilities_of, open_translator
 from evaluation.classifier import ClassifierConfig, get_classifier
 from evaluation.data import EvalDataError, open_data
 from evaluation.evaluate import (
@@ -30,7 +31,8 @@ from evaluation.evaluate import (
 )
 from evaluation.grid import write_grid
 from evaluation.inception import InceptionError, load_inception
-from evaluation.report import markdown, write_results
+from evaluation.modes import EVAL_MODES
+from evaluation.report import check_writable, markdown, write_results
 from i2i_common.images import ImageWriteError
 
 log = logging.getLogger("i2i-eval")
@@ -42,8 +44,9 @@ NO_INCEPTION_NOTE = ("skipped: no --inception-weights given (i2i-eval downloads 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="i2i-eval", description=__doc__.split("\n\n")[0])
     parser.add_argument("--bundle", required=True, help="bundle folder, .i2i file or installed model name")
-    parser.add_argument("--data", required=True, type=Path,
-                        help="dataset with trainA, trainB, testA, testB (or AFHQ train/<class>/, val/<class>/)")
+    parser.add_argument("--data", required=True, type=Path, action="append",
+                        help="dataset with trainA, trainB, testA, testB (or AFHQ train/<class>/, val/<class>/); "
+                             "repeatable for bundles with discovered clusters (TUNIT)")
     parser.add_argument("--swap-domains", action="store_true",
                         help="the bundle's first domain is the data's B (default: A), e.g. a dog2cat model on cat2dog")
     parser.add_argument("--out", type=Path, help="output folder (default: eval/<bundle name>)")
@@ -52,9 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="local Inception weights (pytorch-fid .pth, torchvision state_dict or TorchScript) "
                              "for standard KID/FID")
     parser.add_argument("--styles", type=int, default=4, help="random styles per input for diversity and grid")
+    parser.add_argument("--references", type=int, default=2,
+                        help="discovered clusters: real test images whose styles translate towards each cluster")
     parser.add_argument("--classifier-epochs", type=int, default=ClassifierConfig.epochs)
     parser.add_argument("--classifier-images", type=int, default=ClassifierConfig.max_per_domain,
-                        help="training images per domain for the domain classifier")
+                        help="training images per domain (or labelled class) for the domain classifier")
     parser.add_argument("--provider", default="auto", help="onnxruntime provider (auto, cpu, cuda, directml)")
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
                         help="graph variant to evaluate (falls back to fp32 where the bundle has none)")
@@ -62,15 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="torch CPU threads for the classifier and Inception (0: torch's default)")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
-
-
-def _check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        raise EvalSetupError(f"output folder {folder} is not writable ({exc.strerror or exc})") from None
 
 
 def _grid_title(result) -> str:
@@ -91,13 +87,18 @@ def run(args: argparse.Namespace) -> dict:
     if args.max_images is not None and args.max_images < 2:
         raise EvalSetupError("--max-images must be at least 2")
     bundle = resolve_bundle(args.bundle)
-    data = open_data(args.data, [domain.name for domain in bundle.domains])
+    mode = next((m for m in EVAL_MODES.values() if m.accepts(capabilities_of(bundle))), None)
+    if mode is not None:
+        return mode.run(args, bundle)
+    if len(args.data) != 1:
+        raise EvalSetupError(f"a {bundle.family} bundle is evaluated on one --data folder, not {len(args.data)}")
+    data = open_data(args.data[0], [domain.name for domain in bundle.domains])
     if args.swap_domains and data.kind != "ab":
         raise EvalSetupError("--swap-domains is for trainA/trainB folders; AFHQ class folders are already "
                              "picked by the bundle's domain names")
     splits = split_of_domains(bundle, swap=args.swap_domains)
     out = args.out or Path("eval") / bundle.name
-    _check_writable(out)
+    check_writable(out)
     inception = load_inception(args.inception_weights) if args.inception_weights else None
     options = EvalOptions(max_images=args.max_images, styles=args.styles)
 
@@ -116,10 +117,7 @@ def run(args: argparse.Namespace) -> dict:
         "splits": {bundle.domain(domain_id).name: split for domain_id, split in splits.items()},
         "options": {"max_images": args.max_images, "styles": args.styles,
                     "kid_subsets": options.kid_subsets, "kid_subset_size": options.kid_subset_size},
-        "classifier": {"cache": str(classifier.path), "trained_now": classifier.trained_now,
-                       "config": classifier.info["config"],
-                       "training": {k: v for k, v in classifier.info.items() if k != "config"},
-                       "feature_dim": classifier.model.feature_dim,
+        "classifier": {**classifier.summary(),
                        "accuracy": {d.target: d.classifier_accuracy_on_real_target for d in directions}},
         "inception": {"used": inception is not None,
                       "weights": str(inception.path) if inception else None,
@@ -142,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     except (BundleError, EvalDataError, EvalSetupError, InceptionError, ImageWriteError, TranslationError) as exc:
         print(f"i2i-eval: error: {exc}", file=sys.stderr)
         return 2
+    if (mode := EVAL_MODES.get(results.get("evaluation", ""))) is not None:
+        print(mode.markdown(results))
+        print(f"Results written to {results['out']} ({', '.join(mode.files)}).")
+        return 0
     print(markdown(results))
     if not results["inception"]["used"]:
         print(f"Inception KID/FID {NO_INCEPTION_NOTE}.")

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+from evaluation.evaluate import EvalSetupError
 from i2i_common.atomic import write_bytes
 
 
@@ -58,7 +61,17 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(out_dir: Path, results: dict) -> tuple[Path, Path]:
-    """Write ``results.json`` and ``results.md`` into ``out_dir``; returns both paths."""
+def check_writable(folder: Path) -> None:
+    """Create ``folder`` if needed; :class:`EvalSetupError` (one line) when files cannot be written there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise EvalSetupError(f"output folder {folder} is not writable ({exc.strerror or exc})") from None
+
+
+def write_results(out_dir: Path, results: dict, render: Callable[[dict], str] = markdown) -> tuple[Path, Path]:
+    """Write ``results.json`` and ``results.md`` (``render(results)``) into ``out_dir``; returns both paths."""
     return (write_bytes(out_dir / "results.json", (json.dumps(results, indent=2) + "\n").encode("utf-8")),
-            write_bytes(out_dir / "results.md", markdown(results).encode("utf-8")))
+            write_bytes(out_dir / "results.md", render(results).encode("utf-8")))

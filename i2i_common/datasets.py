@@ -69,12 +69,13 @@ def _ab_layout(root: Path, names: Sequence[str]) -> DatasetLayout:
     return DatasetLayout(root, "ab", domains)
 
 
-def _class_dirs(folder: Path) -> list[str]:
+def class_dirs(folder: Path) -> list[str]:
+    """The class folder names in an AFHQ split folder (``train/``), sorted; hidden folders skipped."""
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def _afhq_layout(root: Path, names: Sequence[str]) -> DatasetLayout:
-    classes = _class_dirs(root / "train")
+    classes = class_dirs(root / "train")
     if not names:
         if len(classes) != 2:
             raise DatasetError(f"{root / 'train'} has {len(classes)} classes ({', '.join(classes)}); "
@@ -96,7 +97,7 @@ def find_layout(root: str | Path, domain_names: Sequence[str] = ()) -> DatasetLa
         raise DatasetError(f"dataset folder not found: {root}")
     if (root / "trainA").is_dir() or (root / "trainB").is_dir():
         layout = _ab_layout(root, domain_names)
-    elif (root / "train").is_dir() and _class_dirs(root / "train"):
+    elif (root / "train").is_dir() and class_dirs(root / "train"):
         layout = _afhq_layout(root, domain_names)
     else:
         name = domain_names[0] if domain_names else root.name

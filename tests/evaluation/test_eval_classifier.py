@@ -1,15 +1,18 @@
 """The evaluation's domain classifier on real cat and dog photos: it learns, and its cache is reused."""
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
 import pytest
 import torch
 
-from evaluation.classifier import ClassifierConfig, get_classifier
+from evaluation.classifier import ClassifierConfig, cache_key, domain_classes, get_classifier
 from evaluation.data import DomainFolders, EvalDataError, load_stack, open_data
+from evaluation.labelled import open_labelled, training_classes
 from evaluation.metrics import fid, kid
 
 SMALL = ClassifierConfig(size=32, width=16, epochs=6, batch_size=32, lr=3e-3, max_per_domain=100)
@@ -161,3 +164,34 @@ def test_training_augmentation_blurs_the_requested_share_of_images(cat2dog):
     blurred = sharpness(ClassifierConfig(blur_probability=1.0, max_blur=4.0))
     assert (blurred < sharp).all()
     assert np.median(blurred) < 0.5 * np.median(sharp)
+
+
+def test_the_two_domain_cache_key_is_the_dataset_fingerprint_and_config_as_before(cat2dog):
+    """Classifiers cached before the N-class generalisation are still found (the key is unchanged)."""
+    payload = json.dumps({"data": cat2dog.fingerprint(("trainA", "trainB")), "config": SMALL.__dict__},
+                         sort_keys=True)
+    assert cache_key(cat2dog, SMALL) == hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+    assert cache_key(cat2dog, SMALL) == cache_key(domain_classes(cat2dog), SMALL)
+    assert domain_classes(cat2dog).names == ("a", "b")
+
+
+def test_a_four_class_judge_tells_cats_dogs_selfies_and_anime_apart(shared_data, tmp_path):
+    classes = open_labelled([shared_data / "cat2dog", shared_data / "selfie2anime"])
+    config = ClassifierConfig(size=32, width=16, epochs=6, batch_size=32, lr=3e-3, max_per_domain=60)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        judge = get_classifier(training_classes(classes), config, cache=tmp_path)
+    finally:
+        torch.set_num_threads(threads)
+    assert judge.trained_now and judge.info["images"] == {"cat": 60, "dog": 60, "selfie": 60, "anime": 60}
+    hits = []
+    for label, c in enumerate(classes):
+        feats, probs = judge.predict(load_stack(c.data.files[c.test_split][:30], config.size))
+        assert feats.shape == (30, judge.model.feature_dim) and probs.shape == (30, 4)
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+        hits.append(probs.argmax(axis=1) == label)
+    assert np.concatenate(hits).mean() > 0.5  # chance is 0.25; measured 0.78
+    again = get_classifier(training_classes(classes), config, cache=tmp_path)  # cached, with its 4-logit head
+    assert not again.trained_now and again.model.head.out_features == 4
+    assert again.path != get_classifier(training_classes(classes[:2]), replace(config, epochs=1), cache=tmp_path).path

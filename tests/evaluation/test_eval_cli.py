@@ -127,7 +127,7 @@ def test_bundle_without_style_has_no_diversity_and_domains_can_be_swapped(tiny_b
     ("missing data", "dataset folder not found"),
     ("bad bundle", "no model named"),
     ("broken bundle", "manifest"),
-    ("tunit", "needs a two-domain bundle"),
+    ("two data folders", "is evaluated on one --data folder, not 2"),
     ("output is a file", "not writable"),
     ("bad inception", "neither a TorchScript module nor an Inception v3 state_dict"),
     ("unreadable training images", "no readable training images"),
@@ -143,8 +143,8 @@ def test_clear_one_line_errors(case, message, tiny_bundles, small_data, tmp_path
         bundle = tmp_path / "broken"
         shutil.copytree(tiny_bundles["munit"], bundle)
         (bundle / "manifest.json").write_text("{not json", encoding="utf-8")
-    elif case == "tunit":
-        bundle = tiny_bundles["tunit"]
+    elif case == "two data folders":
+        extra = ["--data", str(small_data)]
     elif case == "output is a file":
         out.write_text("occupied", encoding="utf-8")
     elif case == "bad inception":
