@@ -19,6 +19,7 @@ from i2i_common.datasets import DatasetLayout
 
 from ..config_error import ConfigError
 from ..data import StreamPosition, TrainingData, unpaired_recipe
+from ..distill.ugatit import UgatitDistill
 from ..ema import Ema
 from ..losses import lsgan_towards
 from ..models.ugatit import MODEL_DEFAULTS, UgatitGenerator, build_discriminators, build_generator
@@ -118,6 +119,7 @@ class UgatitFamily(TrainingFamily):
     train_defaults = TRAIN_DEFAULTS
     progress_keys = ("dis_total", "gen_total", "cam")
     plot_panels = PLOT_PANELS
+    distill = UgatitDistill
     logged_values = LOGGED_VALUES
 
     @classmethod
