@@ -1,7 +1,7 @@
 """Distillation (trainer/distill): a tiny MUNIT teacher trained two iterations, then a student of half its width
 distilled from it through the real ``train()``: every term finite, logged and weighted as configured, the style
 encoders the teacher's (frozen), checkpoints of the student's family, exact resume; the other families' hooks run
-too; a teacher that is missing, unset or of another family is a one-line error."""
+too; a run travels; a teacher that is missing, unset or of another family is a one-line error."""
 from __future__ import annotations
 
 import math
@@ -116,3 +116,14 @@ def test_a_missing_unset_or_foreign_teacher_is_a_one_line_error(tiny_cat2dog, tm
         err = capsys.readouterr().err
         assert status == 2 and err.startswith(f"i2i-train: {message}") and err.count("\n") == 1, err
         assert not out.exists()
+
+
+def test_a_distillation_run_travels_and_continues_from_its_travel_checkpoint(tiny_cat2dog, tmp_path):
+    teacher = train_teacher(tiny_cat2dog, tmp_path / "teacher")
+    train(student_config(teacher, "train.iterations=2"), tiny_cat2dog, tmp_path / "run", device="cpu",
+          progress=False, travel_out=tmp_path / "travel")
+    result = train(student_config(teacher, "train.iterations=3"), tiny_cat2dog, tmp_path / "moved", device="cpu",
+                   progress=False, resume_from=tmp_path / "travel")
+    assert result.iteration == 3 and all(math.isfinite(v) for v in result.last_losses.values())
+    state = load_checkpoint(result.checkpoint)
+    assert state["family"] == "munit" and state["config"]["distill"]["teacher"] == str(teacher)
