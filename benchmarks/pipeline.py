@@ -68,13 +68,14 @@ def pick_bundle(name: str | None, work: Path):
     return build_bundle("munit", work / "tiny-munit")
 
 
-def raw_rate(translator, images: list[np.ndarray], direction: str, style, seconds: float) -> float:
+def raw_rate(translator, images: list[np.ndarray], direction: str, style, seconds: float,
+             mode: str = "fit") -> float:
     """Images per second of translate() alone, cycling through ``images`` for at least ``seconds``
-    (and at least once through them), after one warm-up."""
-    translator.translate(images[0], direction, style=style, mode="fit")
+    (and at least once through them), after one warm-up; ``mode`` "native" runs at the images' own size."""
+    translator.translate(images[0], direction, style=style, mode=mode)
     count, start = 0, time.perf_counter()
     while count < len(images) or time.perf_counter() - start < seconds:
-        translator.translate(images[count % len(images)], direction, style=style, mode="fit")
+        translator.translate(images[count % len(images)], direction, style=style, mode=mode)
         count += 1
     return count / (time.perf_counter() - start)
 

@@ -3,6 +3,7 @@
     i2i-export --run runs/cat2dog --data ../shared/data/cat2dog --out cat2dog-munit.i2i
     i2i-export --run runs/cat2dog --checkpoint ckpt_00040000.pt --data DATA --out model/ --precisions fp32,int8
     i2i-export --init-random --config munit_cpu --data ../shared/data/cat2dog --out placeholder.i2i
+    i2i-export --run runs/student --data DATA --out cat2dog-munit-fast.i2i --student-of cat2dog-munit
 
 Every export checks torch against onnxruntime (random and real images, batch 1 and 3, two sizes);
 a difference above 1e-4 fails the export and nothing is written. A ``.i2i`` output is one archive,
@@ -14,8 +15,12 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .onnx_export import ExportError
+
+if TYPE_CHECKING:
+    from .source import ExportSource
 
 PRECISIONS = ("fp32", "fp16", "int8")
 
@@ -36,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--name", help="bundle name (default: the output's file name without extension)")
     parser.add_argument("--title", help="human title shown in the app's menus")
     parser.add_argument("--license", default="", help="licence / terms text shown in the app")
+    parser.add_argument("--student-of", metavar="TEACHER",
+                        help="mark the bundle as the real-time student of the bundle named TEACHER (default: a "
+                             "distillation run's distill.student_of; a distilled run needs one of them)")
     parser.add_argument("--precisions", default="fp32,fp16,int8",
                         help="comma-separated: fp32 (always written), fp16, int8 (default: all)")
     parser.add_argument("--force-variants", action="store_true",
@@ -77,6 +85,20 @@ def _checkpoint_path(run: Path | None, checkpoint: Path | None) -> Path:
     return checkpoint
 
 
+def _mark_student(source: ExportSource, student_of: str | None) -> None:
+    """Set whose student the bundle is: ``--student-of``, else the distillation run's own ``distill.student_of``;
+    a distilled checkpoint with neither is refused (its bundle could not be found as its teacher's student)."""
+    from desktop.runtime.bundle import check_model_name
+
+    if student_of is not None:
+        source.student_of = student_of
+    if source.student_of is not None:
+        check_model_name(source.student_of, "--student-of")
+    elif source.distilled and not source.untrained:
+        raise ExportError(f"{source.checkpoint} is a distilled student: name its teacher's bundle with "
+                          "--student-of NAME (or set distill.student_of in the run's config)")
+
+
 def run(args: argparse.Namespace) -> Path:
     """Do the export the parsed ``args`` ask for; returns the written bundle's path."""
     from trainer.config import ConfigError, load_config
@@ -101,6 +123,7 @@ def run(args: argparse.Namespace) -> Path:
             raise ExportError("--config/--set only apply to --init-random (a checkpoint carries its own config)")
         source = load_checkpoint(_checkpoint_path(args.run, args.checkpoint))
     exporter_for(source.family)  # an unknown family fails here, before any image is read
+    _mark_student(source, args.student_of)
     if args.out.exists() and not args.overwrite:
         raise ExportError(f"{args.out} already exists (pass --overwrite to replace it)")
     data = DatasetImages.from_config(source.config, args.data)

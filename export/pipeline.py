@@ -69,7 +69,8 @@ def export_bundle(source: ExportSource, data: DatasetImages, options: ExportOpti
         work = Path(tmp)
         log(f"exporting {len(graphs)} {source.family} graphs (opset {OPSET}, "
             f"{'untrained' if source.untrained else f'iteration {source.iteration}'}"
-            f"{', EMA weights' if source.ema else ''})")
+            f"{', EMA weights' if source.ema else ''}"
+            f"{f', a student of {source.student_of}' if source.student_of else ''})")
         test_images = {d: data.images(d, "test", limit=4) for d in data.domains}
         cases = []
         for graph in graphs:  # each graph is checked right away: a parity failure stops the export early

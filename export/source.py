@@ -5,6 +5,7 @@ data only, never code).
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +31,26 @@ class ExportSource:
     ema: bool = False
     data: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)  # hardware and seconds (trainer.provenance)
+    student_of: str | None = None  # the teacher bundle's name when this is a distilled student
 
     @property
     def untrained(self) -> bool:
         """True when exporting randomly initialised weights."""
         return self.weights is None
+
+    @property
+    def distilled(self) -> bool:
+        """True when the config is a distillation run's (it has a ``[distill]`` table)."""
+        return "distill" in self.config
+
+    def shareable_config(self) -> dict[str, Any]:
+        """The config as the bundle's provenance shows it: a distillation run's teacher path cut to its last part
+        (as ``provenance.checkpoint`` is), so that no folder of the training machine ends up in the bundle."""
+        if not self.distilled:
+            return self.config
+        config = copy.deepcopy(self.config)
+        config["distill"]["teacher"] = Path(str(config["distill"].get("teacher", ""))).name
+        return config
 
 
 def run_checkpoint(run: Path) -> Path:
@@ -46,7 +62,8 @@ def run_checkpoint(run: Path) -> Path:
 
 
 def load_checkpoint(path: Path) -> ExportSource:
-    """Read a training checkpoint; its EMA generators are used when it has them."""
+    """Read a training checkpoint; its EMA generators are used when it has them, and a distilled student's
+    ``distill.student_of`` names its teacher."""
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"checkpoint not found: {path}")
@@ -57,7 +74,9 @@ def load_checkpoint(path: Path) -> ExportSource:
     if "family" not in ckpt or "config" not in ckpt:
         raise ExportError(f"{path} is not an i2i Studio training checkpoint (no family/config)")
     ema = bool(ckpt.get("ema"))
+    distill = ckpt["config"].get("distill") or {}
     return ExportSource(config=ckpt["config"], family=str(ckpt["family"]),
+                        student_of=str(distill.get("student_of") or "") or None,
                         weights=ckpt["ema"] if ema else ckpt.get("models", {}),
                         iteration=int(ckpt.get("iteration", 0)), checkpoint=path, ema=ema,
                         data=dict(ckpt.get("data") or {}), training=dict(ckpt.get("training") or {}))

@@ -28,6 +28,11 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 DATA_DEFAULTS: dict[str, Any] = {"load_size": 256, "size": 256, "flip": True, "domain_names": [], "workers": 4,
                                  "cache": False, "cache_dir": "", "on_device": False}
 
+# the [distill] table of a distillation run (docs/training.md, "Distillation"): only a config that has one gets it
+DISTILL_DEFAULTS: dict[str, Any] = {"teacher": "", "student_of": "", "l1_w": 10.0, "perceptual_w": 1.0, "adv_w": 1.0,
+                                    "discriminator": "fresh"}
+DISCRIMINATOR_STARTS = ("fresh", "teacher")  # distill.discriminator: the student's discriminators start from
+
 
 _KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", list: "a list"}
 
@@ -159,6 +164,8 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
     defaults = {"model": {"family": family.name, **family.model_defaults},
                 "data": {**DATA_DEFAULTS, **family.data_defaults},
                 "train": {**TRAIN_DEFAULTS, **family.train_defaults}, "loss": dict(family.loss_defaults)}
+    if "distill" in config:
+        defaults["distill"] = dict(DISTILL_DEFAULTS)
     unknown = [f"{table}.{key}" for table, values in config.items() for key in values
                if table not in defaults or key not in defaults[table]] \
         if all(isinstance(v, Mapping) for v in config.values()) else ["(top-level values outside a table)"]
@@ -168,4 +175,7 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
     data = resolved["data"]
     if data["size"] > data["load_size"]:
         raise ConfigError(f"data.size ({data['size']}) must not exceed data.load_size ({data['load_size']})")
+    start = resolved.get("distill", {}).get("discriminator", "fresh")
+    if start not in DISCRIMINATOR_STARTS:
+        raise ConfigError(f"distill.discriminator = {start!r}: expected one of {', '.join(DISCRIMINATOR_STARTS)}")
     return resolved

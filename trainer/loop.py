@@ -20,8 +20,9 @@ from i2i_common.atomic import atomic_open
 from i2i_common.images import write_image
 
 from . import checkpoint as ckpt_io
-from .config import ConfigError, dumps_config, family_class, resolve_config
+from .config import ConfigError, dumps_config, resolve_config
 from .data import SkipReport, StreamPosition, find_layout, to_uint8
+from .distill.family import training_family
 from .distributed import any_rank, init_distributed
 from .families import Placement, TrainingFamily
 from .metrics import LOOP_LOGGED_VALUES, MetricsLog
@@ -85,7 +86,7 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
         state = load_travel(Path(resume_from))
     start = int(state["iteration"]) if state is not None else 0
 
-    family_cls = family_class(config["model"]["family"])
+    family_cls = training_family(config)
     batch = int(train_cfg["batch_size"])
     position = StreamPosition(batch, int(train_cfg["seed"]), start * batch, info.rank, info.world_size,
                               pin_memory=dev.type == "cuda", device=dev, run_dir=out)

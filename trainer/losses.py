@@ -40,3 +40,9 @@ def gan_loss(kind: str) -> GanLoss:
     if kind not in GAN_LOSSES:
         raise ValueError(f"unknown loss.gan_type {kind!r} (expected one of {sorted(GAN_LOSSES)})")
     return GAN_LOSSES[kind]
+
+
+def lsgan_towards(outputs: Outputs, target: float) -> torch.Tensor:
+    """Least squares of every logit map in ``outputs`` towards ``target`` (1 real, 0 fake), summed over the maps
+    (U-GAT-IT's patch and CAM logits)."""
+    return _sum(F.mse_loss(o.float(), torch.full_like(o.float(), target)) for o in outputs)

@@ -20,18 +20,20 @@ import numpy as np
 
 from i2i_common.atomic import atomic_open
 
-from .config import ConfigError, family_class, load_config
+from .config import ConfigError, load_config
+from .distill.family import training_family
 from .metrics import LOOP_LOGGED_VALUES, read_metrics
 
 
 def panels_for(csv_path: Path, columns: Sequence[str]) -> dict[str, list[str]]:
-    """Panel title -> the series of ``columns`` it shows: the family's ``plot_panels`` when the run's
-    ``config.toml`` names one that declares them, else one ``losses`` panel of every non-loop column."""
+    """Panel title -> the series of ``columns`` it shows: the family's ``plot_panels`` (a distillation run's
+    own) when the run's ``config.toml`` names one that declares them, else one ``losses`` panel of every
+    non-loop column."""
     panels: dict[str, Sequence[str]] = {}
     config_path = Path(csv_path).parent / "config.toml"
     if config_path.is_file():
         try:
-            panels = family_class(load_config(config_path).get("model", {}).get("family", "")).plot_panels
+            panels = training_family(load_config(config_path)).plot_panels
         except ConfigError:
             panels = {}
     if not panels:

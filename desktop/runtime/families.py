@@ -32,9 +32,15 @@ class RoleSpec:
     per: Scope
 
 
+# Which graph of a role a translation along a direction runs: the source or target domain's (per-domain
+# roles), the direction's, or the bundle's one.
+FrameEnd = Literal["source", "target", "direction", "bundle"]
+
+
 @dataclass(frozen=True)
 class FamilySpec:
-    """What a family's bundle must contain."""
+    """What a family's bundle must contain, and (``frame_graphs``) which of its graphs one translation runs
+    per frame once the style is fixed (what a frame costs: ``export.macs``)."""
 
     name: str
     graphs: tuple[RoleSpec, ...]
@@ -44,12 +50,14 @@ class FamilySpec:
     any_source: bool = False  # directions use source "*" and the domains are discovered clusters (TUNIT)
     attention_map: bool = False  # each translation also returns an attention heatmap (U-GAT-IT)
     ops: frozenset[str] = _CORE_OPS  # the ONNX operators its graphs may use
+    frame_graphs: tuple[tuple[str, FrameEnd], ...] = ()
 
 
 MUNIT_SPEC = FamilySpec(
     name="munit",
     graphs=(RoleSpec("content_encoder", "domain"), RoleSpec("style_encoder", "domain"), RoleSpec("decoder", "domain")),
     optional_arrays=(RoleSpec("style_mean", "domain"), RoleSpec("style_cov", "domain")),
+    frame_graphs=(("content_encoder", "source"), ("decoder", "target")),
 )
 UGATIT_SPEC = FamilySpec(
     name="ugatit",
@@ -58,6 +66,7 @@ UGATIT_SPEC = FamilySpec(
     attention_map=True,
     # CAM attention (global average/max pooling, a linear layer, sigmoid), AdaLIN, the heatmap's min-max scaling
     ops=_CORE_OPS | {"GlobalAveragePool", "GlobalMaxPool", "ReduceMax", "ReduceMin", "Sigmoid", "LayerNormalization"},
+    frame_graphs=(("generator", "direction"),),
 )
 TUNIT_SPEC = FamilySpec(
     name="tunit",
@@ -66,6 +75,7 @@ TUNIT_SPEC = FamilySpec(
     any_source=True,
     # the guiding network is a small ResNet classifier
     ops=_CORE_OPS | {"AveragePool", "BatchNormalization", "GlobalAveragePool", "MaxPool", "Softmax"},
+    frame_graphs=(("generator", "bundle"),),
 )
 
 # The runtime's family registry: one line per family (its translator: translators/__init__.py).

@@ -120,5 +120,5 @@ def test_every_shipped_config_passes_the_type_checks():
 
     for name in shipped_configs():
         resolve_config(load_config(name))
-    with pytest.raises(ConfigError, match="config not found: nope .shipped configs: munit_128, munit_cpu"):
+    with pytest.raises(ConfigError, match="config not found: nope .shipped configs: distill_munit_cpu, munit_128"):
         load_config("nope")

@@ -2,7 +2,8 @@
 defaults between the loop and the families must not change what a run trains.
 
 The snapshot was written by the code before the defaults moved (``snapshots/resolved_configs.json``);
-comparing the JSON text also tells ``1`` from ``1.0``.
+comparing the JSON text also tells ``1`` from ``1.0``. A new setting whose default keeps what runs trained
+(``model.style_enc_dim = 0``: MUNIT's style encoder as wide as ``dim``) and a new shipped config are added to it.
 """
 from __future__ import annotations
 

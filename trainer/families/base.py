@@ -13,6 +13,7 @@ from torch.nn.parallel import DistributedDataParallel
 from i2i_common.datasets import DatasetLayout
 
 from ..data.stream import StreamPosition, TrainingData
+from ..distill.hook import DistillHook
 from ..precision import Precision
 
 
@@ -75,6 +76,8 @@ class TrainingFamily(ABC):
     # logged values shown on the progress bar, and the loss-curve panels (title -> logged values)
     progress_keys: tuple[str, ...] = ()
     plot_panels: Mapping[str, Sequence[str]] = {}
+    # what distilling a teacher of this family into a smaller student needs (trainer/distill); None: cannot
+    distill: type[DistillHook] | None = None
 
     @classmethod
     @abstractmethod

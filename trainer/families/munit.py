@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from i2i_common.datasets import DatasetLayout
 
 from ..data import StreamPosition, TrainingData, unpaired_recipe
+from ..distill.munit import MunitDistill
 from ..ema import Ema
 from ..losses import gan_loss
 from ..models.munit import MODEL_DEFAULTS, MunitGenerator, build_discriminator, build_generator
@@ -77,6 +78,7 @@ class MunitFamily(TrainingFamily):
     train_defaults = TRAIN_DEFAULTS
     progress_keys = ("dis_total", "gen_total", "recon_x")
     plot_panels = PLOT_PANELS
+    distill = MunitDistill
 
     @classmethod
     def make_data(cls, layout: DatasetLayout, config: Mapping[str, Any], position: StreamPosition) -> TrainingData:

@@ -28,6 +28,7 @@ from i2i_common.datasets import DatasetLayout
 from ..config_error import ConfigError
 from ..data import StreamPosition, TrainingData
 from ..data.views import two_view_data
+from ..distill.tunit import TunitDistill
 from ..ema import Ema
 from ..models.tunit import MODEL_DEFAULTS, build_discriminator, build_generator, build_guiding_network
 from .base import Placement, TrainingFamily
@@ -68,6 +69,7 @@ class TunitFamily(TrainingFamily):
     train_defaults = TRAIN_DEFAULTS
     progress_keys = ("moco", "iic", "gen_total")
     plot_panels = PLOT_PANELS
+    distill = TunitDistill
 
     @classmethod
     def make_data(cls, layout: DatasetLayout, config: Mapping[str, Any], position: StreamPosition) -> TrainingData:

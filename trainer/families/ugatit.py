@@ -19,7 +19,9 @@ from i2i_common.datasets import DatasetLayout
 
 from ..config_error import ConfigError
 from ..data import StreamPosition, TrainingData, unpaired_recipe
+from ..distill.ugatit import UgatitDistill
 from ..ema import Ema
+from ..losses import lsgan_towards
 from ..models.ugatit import MODEL_DEFAULTS, UgatitGenerator, build_discriminators, build_generator
 from .base import Placement, TrainingFamily
 
@@ -45,10 +47,6 @@ def linear_decay(iterations: int, decay_start: float):
     start = int(iterations * decay_start)
     span = max(1, iterations - start)
     return lambda it: 1.0 if it < start else max(0.0, (iterations - it) / span)
-
-
-def _lsgan(outputs: list[torch.Tensor], target: float) -> torch.Tensor:
-    return torch.stack([F.mse_loss(o.float(), torch.full_like(o.float(), target)) for o in outputs]).sum()
 
 
 def _cam_bce(logit: torch.Tensor, target: float) -> torch.Tensor:
@@ -121,6 +119,7 @@ class UgatitFamily(TrainingFamily):
     train_defaults = TRAIN_DEFAULTS
     progress_keys = ("dis_total", "gen_total", "cam")
     plot_panels = PLOT_PANELS
+    distill = UgatitDistill
     logged_values = LOGGED_VALUES
 
     @classmethod
@@ -172,7 +171,8 @@ class UgatitFamily(TrainingFamily):
             x_ab, x_ba = self.gen_a2b(x_a)[0], self.gen_b2a(x_b)[0]
         with precision.autocast():
             real_a, fake_a, real_b, fake_b = self.dis_pass(x_a, x_ba, x_b, x_ab)
-            loss = self.weights["adv_w"] * (_lsgan(real_a + real_b, 1.0) + _lsgan(fake_a + fake_b, 0.0))
+            loss = self.weights["adv_w"] * (lsgan_towards(real_a + real_b, 1.0)
+                                            + lsgan_towards(fake_a + fake_b, 0.0))
         precision.step("dis", loss, self.dis_opt)
         return loss
 
@@ -184,7 +184,7 @@ class UgatitFamily(TrainingFamily):
         with precision.autocast():
             o = self.gen_pass(x_a, x_b)
             terms = {
-                "gen_adv": _lsgan(self.dis_a(o["x_ba"]) + self.dis_b(o["x_ab"]), 1.0),
+                "gen_adv": lsgan_towards(self.dis_a(o["x_ba"]) + self.dis_b(o["x_ab"]), 1.0),
                 "cycle": F.l1_loss(o["x_aba"].float(), x_a) + F.l1_loss(o["x_bab"].float(), x_b),
                 "identity": F.l1_loss(o["x_aa"].float(), x_a) + F.l1_loss(o["x_bb"].float(), x_b),
                 "cam": (_cam_bce(o["cam_ba"], 1.0) + _cam_bce(o["cam_aa"], 0.0)

@@ -20,6 +20,7 @@ MODEL_DEFAULTS: dict[str, Any] = {
     "n_downsample": 2,         # content encoder downsamplings (content code is H / 2^n)
     "n_res": 4,                # residual blocks in the content encoder and in the decoder
     "style_n_downsample": 4,   # style encoder downsamplings (width doubles for the first two only)
+    "style_enc_dim": 0,        # width of the style encoder's first conv; 0 = dim (a distilled student: its teacher's)
     "mlp_dim": 256,
     "mlp_blocks": 3,
     "activation": "relu",
@@ -110,8 +111,8 @@ class MunitGenerator(nn.Module):
         self.style_dim = int(cfg["style_dim"])
         self.content_encoder = ContentEncoder(cfg["dim"], cfg["n_downsample"], cfg["n_res"], cfg["activation"],
                                               cfg["pad_type"])
-        self.style_encoder = StyleEncoder(cfg["dim"], self.style_dim, cfg["style_n_downsample"],
-                                          cfg["activation"], cfg["pad_type"])
+        self.style_encoder = StyleEncoder(cfg["style_enc_dim"] or cfg["dim"], self.style_dim,
+                                          cfg["style_n_downsample"], cfg["activation"], cfg["pad_type"])
         self.decoder = Decoder(self.content_encoder.output_dim, self.style_dim, cfg["n_downsample"], cfg["n_res"],
                                cfg["mlp_dim"], cfg["mlp_blocks"], cfg["activation"], cfg["pad_type"])
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from .archive import MAX_ARCHIVE_BYTES
 from .files import IGNORED_FILES, sha256_file
 from .install import BundleNameClash, install_bundle, suggest_free_name
-from .library import USER_ALIAS, BundleScan, find_bundles, model_dirs, resolve_bundle
+from .library import USER_ALIAS, BundleScan, find_bundles, model_dirs, resolve_bundle, student_for
 from .loader import load_bundle
 from .manifest import check_model_name, parse_manifest
 from .model import (
@@ -40,5 +40,5 @@ __all__ = [
     "USER_ALIAS", "ArraySpec", "Bundle", "BundleError", "BundleNameClash", "BundleScan", "Direction", "Domain",
     "GraphSpec", "ImageSpec", "SizeSpec", "StyleSpec", "TensorSpec", "check_model_name", "check_session_io",
     "find_bundles", "install_bundle", "load_bundle", "model_dirs", "parse_manifest", "resolve_bundle",
-    "sha256_file", "suggest_free_name", "verify_graphs",
+    "sha256_file", "student_for", "suggest_free_name", "verify_graphs",
 ]

@@ -1,7 +1,8 @@
 """The model library: the model folders, listing every bundle in them, and finding one by name or path.
 
 A shipped model is never hidden: a user bundle with the same name (installed by an older version) is listed
-as well, under ``NAME@user`` (:data:`USER_ALIAS`), and resolvable by that name or by its path.
+as well, under ``NAME@user`` (:data:`USER_ALIAS`), and resolvable by that name or by its path. A distilled
+student names its teacher (``student_of``); :func:`student_for` finds it.
 """
 from __future__ import annotations
 
@@ -75,3 +76,15 @@ def resolve_bundle(name_or_path: str | os.PathLike) -> Bundle:
             return bundle
     known = ", ".join(b.name for b in scan.bundles) or "none installed"
     raise BundleError(f"no model named {str(name_or_path)!r} (available: {known})")
+
+
+def student_for(teacher_name: str, bundles: Iterable[Bundle]) -> Bundle | None:
+    """The student of the bundle named ``teacher_name`` among ``bundles`` (e.g. :func:`find_bundles`' list): one
+    whose ``student_of`` is that name and, when the teacher is among ``bundles``, of its family with its
+    directions (so it can stand in for it). Trained students before untrained ones, then by name; None if none."""
+    listed = list(bundles)
+    teacher = next((b for b in listed if b.name == teacher_name), None)
+    students = [b for b in listed if b.student_of == teacher_name and b.name != teacher_name and (
+        teacher is None or (b.family == teacher.family
+                            and [d.id for d in b.directions] == [d.id for d in teacher.directions]))]
+    return min(students, key=lambda b: (b.untrained, b.name), default=None)

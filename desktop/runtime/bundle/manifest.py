@@ -258,9 +258,12 @@ def parse_manifest(manifest: Any, where: str) -> dict[str, Any]:
         r.get(manifest, key, dict, "manifest", None)
     r.get(manifest, "license", str, "manifest", "")
     title = clean_text(r.get(manifest, "title", str, "manifest", ""), TITLE_LIMIT)
+    student_of = r.get(manifest, "student_of", str, "manifest", None)
+    if student_of is not None:
+        check_model_name(student_of, f"{where}: student_of")
     return dict(name=name, title=title or name, family=family,
                 untrained=r.get(manifest, "untrained", bool, "manifest", False), domains=domains,
-                directions=directions, image=image, style=style, graphs=graphs, arrays=arrays)
+                directions=directions, image=image, style=style, graphs=graphs, arrays=arrays, student_of=student_of)
 
 
 def _check_roles(r: _Reader, spec: FamilySpec, domains: list[Domain], directions: list[Direction],

@@ -105,7 +105,8 @@ class StyleSpec:
 @dataclass
 class Bundle:
     """A validated bundle. ``path`` is the folder holding the files (an extraction cache for a
-    ``.i2i`` archive); ``source`` is what the user pointed at (the folder or the archive)."""
+    ``.i2i`` archive); ``source`` is what the user pointed at (the folder or the archive). ``student_of`` is the
+    name of the bundle this one is a faster, distilled student of (None for an ordinary model)."""
 
     path: Path
     source: Path
@@ -120,6 +121,7 @@ class Bundle:
     graphs: list[GraphSpec]
     arrays: list[ArraySpec]
     manifest: dict[str, Any] = field(repr=False)
+    student_of: str | None = None
 
     @property
     def family_spec(self) -> FamilySpec:

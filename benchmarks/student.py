@@ -1,0 +1,117 @@
+"""A distilled student against its teacher at 256 px through the runtime: frames per second of a translation
+with a fixed style (what Live runs per frame: for MUNIT the content encoder and the decoder), fp32 and int8 where
+a bundle has them, next to the GMACs of one frame counted from its graphs (export/macs.py).
+
+    python benchmarks/student.py --student runs/student.i2i [--teacher cat2dog-munit] [--size 256] [--seconds 5]
+
+Without --teacher the student's ``student_of`` names it (a shipped or installed model, or give a path); without
+--student the teacher's student is looked up among the installed models (``student_for``). Prints a table and
+writes benchmarks/results/student.json.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from pipeline import DATA, raw_rate  # noqa: E402
+
+from desktop.runtime.bundle import Bundle, BundleError, find_bundles, resolve_bundle, student_for  # noqa: E402
+from desktop.runtime.preprocess import resize  # noqa: E402
+from desktop.runtime.style import ExplicitStyle, RandomStyle  # noqa: E402
+from desktop.runtime.translators import open_translator  # noqa: E402
+from export.macs import frame_macs  # noqa: E402
+from i2i_common.atomic import write_bytes  # noqa: E402
+from i2i_common.images import read_image  # noqa: E402
+from trainer.provenance import hardware  # noqa: E402
+
+MEASURED_PRECISIONS = ("fp32", "int8")
+
+
+def pick(teacher: str | None, student: str | None) -> tuple[Bundle, Bundle]:
+    """The (teacher, student) pair the arguments name, one found from the other when only one is given."""
+    if student is not None:
+        found = resolve_bundle(student)
+        if teacher is None and found.student_of is None:
+            raise SystemExit(f"{student} names no teacher (no student_of): give --teacher")
+        return resolve_bundle(teacher or str(found.student_of)), found
+    if teacher is None:
+        raise SystemExit("give --student (and --teacher, unless the student names it)")
+    taught = resolve_bundle(teacher)
+    found_student = student_for(taught.name, find_bundles().bundles)
+    if found_student is None:
+        raise SystemExit(f"no installed model is a student of {taught.name}: give --student")
+    return taught, found_student
+
+
+def frames(folder: Path, size: int, count: int) -> list[np.ndarray]:
+    """``count`` real images of ``folder`` resized to ``size`` x ``size``."""
+    paths = sorted(folder.glob("*.jpg"))[:count]
+    if not paths:
+        raise SystemExit(f"no .jpg images in {folder} (give --data, a folder of images)")
+    return [resize(read_image(p)[..., :3], size, size) for p in paths]
+
+
+def measure(bundle: Bundle, role: str, direction: str, images: list[np.ndarray], seconds: float) -> list[dict]:
+    """One row per precision of ``bundle``: GMACs per frame and frames per second at the images' size."""
+    size = images[0].shape[0]
+    gmacs = frame_macs(bundle, direction, size, size) / 1e9
+    rows = []
+    for precision in (p for p in MEASURED_PRECISIONS if p in bundle.precisions()):
+        translator = open_translator(bundle, provider="cpu", precision=precision)
+        style = None
+        if translator.capabilities.styles:
+            style = ExplicitStyle(np.asarray(translator.style_code(RandomStyle(seed=0), direction)))
+        fps = raw_rate(translator, images, direction, style, seconds, mode="native")
+        rows.append({"role": role, "model": bundle.name, "precision": precision, "gmacs_per_frame": gmacs,
+                     "fps": fps, "ms_per_frame": 1000 / fps})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--student", help="the student bundle (path or installed name)")
+    parser.add_argument("--teacher", help="the teacher bundle (default: the student's student_of)")
+    parser.add_argument("--direction", help="direction id (default: the teacher's first)")
+    parser.add_argument("--size", type=int, default=256, help="frame side in pixels (default 256)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="how long each rate is measured")
+    parser.add_argument("--frames", type=int, default=30, help="distinct frames cycled through")
+    parser.add_argument("--data", type=Path, default=DATA, help="a folder of .jpg images (default cat2dog testA)")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "student.json")
+    args = parser.parse_args(argv)
+
+    try:
+        teacher, student = pick(args.teacher, args.student)
+    except BundleError as exc:
+        parser.error(str(exc))
+    direction = args.direction or teacher.directions[0].id
+    images = frames(args.data, args.size, args.frames)
+    rows = [*measure(teacher, "teacher", direction, images, args.seconds),
+            *measure(student, "student", direction, images, args.seconds)]
+    base = rows[0]  # the teacher at fp32
+    for row in rows:
+        row["speedup_vs_teacher_fp32"] = row["fps"] / base["fps"]
+
+    print(f"{direction} at {args.size}x{args.size}, fixed style, CPU ({hardware()})")
+    print(f"{'role':<8} {'model':<28} {'precision':<9} {'GMACs':>6} {'fps':>7} {'ms/frame':>9} {'x teacher':>9}")
+    for r in rows:
+        print(f"{r['role']:<8} {r['model']:<28} {r['precision']:<9} {r['gmacs_per_frame']:>6.2f} {r['fps']:>7.1f} "
+              f"{r['ms_per_frame']:>9.1f} {r['speedup_vs_teacher_fp32']:>9.2f}")
+    report = {"teacher": teacher.name, "student": student.name, "student_of": student.student_of,
+              "direction": direction, "size": args.size, "frames": len(images), "seconds": args.seconds,
+              "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": hardware(), "rows": rows}
+    write_bytes(args.out, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
