@@ -4,7 +4,7 @@
 
 Writes ``results.json``, ``results.md`` and ``grid.png`` into ``--out`` (see docs/evaluation.md). A bundle
 whose domains are discovered clusters (TUNIT) is scored on the labelled classes of one or more ``--data``
-folders instead (evaluation/modes.py).
+folders instead (evaluation/bundle_kinds.py).
 """
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ from evaluation.evaluate import (
 )
 from evaluation.grid import write_grid
 from evaluation.inception import InceptionError, load_inception
-from evaluation.modes import EVAL_MODES
+from evaluation.bundle_kinds import EVAL_MODES
+from evaluation.judge import get_judge
 from evaluation.report import check_writable, markdown, write_results
 from i2i_common.images import ImageWriteError
 
@@ -54,9 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--inception-weights", type=Path,
                         help="local Inception weights (pytorch-fid .pth, torchvision state_dict or TorchScript) "
                              "for standard KID/FID")
-    parser.add_argument("--styles", type=int, default=4, help="random styles per input for diversity and grid")
-    parser.add_argument("--references", type=int, default=2,
-                        help="discovered clusters: real test images whose styles translate towards each cluster")
+    parser.add_argument("--styles", type=int, default=4,
+                        help="random styles per input (input i: seeds i*N..i*N+N-1), all judged; diversity, grid")
+    parser.add_argument("--references", type=int, default=EvalOptions.references,
+                        help="real target test images whose styles make the reference and mix modes (discovered "
+                             "clusters: per cluster, translating towards it)")
     parser.add_argument("--classifier-epochs", type=int, default=ClassifierConfig.epochs)
     parser.add_argument("--classifier-images", type=int, default=ClassifierConfig.max_per_domain,
                         help="training images per domain (or labelled class) for the domain classifier")
@@ -69,14 +72,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _grid_title(result) -> str:
-    if result.diversity:
-        columns = f"then {len(result.grid_rows[0]) - 1} random styles"
-    elif len(result.grid_rows[0]) == 3:
-        columns = "output, attention"
-    else:
-        columns = "then translation"
-    return f"{result.source} -> {result.target}: input, {columns}"
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -86,6 +81,8 @@ def run(args: argparse.Namespace) -> dict:
         torch.set_num_threads(args.threads)
     if args.max_images is not None and args.max_images < 2:
         raise EvalSetupError("--max-images must be at least 2")
+    if args.styles < 1 or args.references < 0:
+        raise EvalSetupError("--styles must be at least 1 and --references at least 0")
     bundle = resolve_bundle(args.bundle)
     mode = next((m for m in EVAL_MODES.values() if m.accepts(capabilities_of(bundle))), None)
     if mode is not None:
@@ -100,25 +97,28 @@ def run(args: argparse.Namespace) -> dict:
     out = args.out or Path("eval") / bundle.name
     check_writable(out)
     inception = load_inception(args.inception_weights) if args.inception_weights else None
-    options = EvalOptions(max_images=args.max_images, styles=args.styles)
+    options = EvalOptions(max_images=args.max_images, styles=args.styles, references=args.references)
 
     config = replace(ClassifierConfig(), epochs=args.classifier_epochs, max_per_domain=args.classifier_images)
     classifier = get_classifier(data, config)
     log.info("domain classifier: %s (%s)", classifier.path, "trained now" if classifier.trained_now else "cached")
+    judge = get_judge(classifier, data)
     translator = open_translator(bundle, provider=args.provider, precision=args.precision)
     tests = held_out_images(data, options)
-    directions = [evaluate_direction(translator, d, splits, tests, classifier, inception, options)
+    directions = [evaluate_direction(translator, d, splits, tests, judge, inception, options)
                   for d in bundle.directions]
 
-    grid_path = write_grid(out / "grid.png", [(_grid_title(d), d.grid_rows) for d in directions])
+    grid_path = write_grid(out / "grid.png", [(d.grid_title, d.grid_rows) for d in directions])
     results = {
         "bundle": bundle_summary(bundle),
         "data": str(data.root.resolve()),
         "splits": {bundle.domain(domain_id).name: split for domain_id, split in splits.items()},
-        "options": {"max_images": args.max_images, "styles": args.styles,
+        "options": {"max_images": args.max_images, "styles": args.styles, "references": args.references,
                     "kid_subsets": options.kid_subsets, "kid_subset_size": options.kid_subset_size},
         "classifier": {**classifier.summary(),
-                       "accuracy": {d.target: d.classifier_accuracy_on_real_target for d in directions}},
+                       "accuracy": {d.target: d.classifier_accuracy_on_real_target for d in directions},
+                       "judge": {"cache": str(judge.path), "trained_now": judge.trained_now, **judge.info,
+                                 "reject_rate_on_real": {d.target: d.real_target["reject_rate"] for d in directions}}},
         "inception": {"used": inception is not None,
                       "weights": str(inception.path) if inception else None,
                       "note": f"{inception.kind} from {inception.path}" if inception else NO_INCEPTION_NOTE},

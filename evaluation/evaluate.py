@@ -13,13 +13,15 @@ from tqdm import tqdm
 
 from desktop.runtime.attention import overlay
 from desktop.runtime.bundle import Bundle, Direction
-from desktop.runtime.style import RandomStyle, StyleSource
+from desktop.runtime.style import StyleSource
 from desktop.runtime.translators import Translator
-from evaluation.classifier import TrainedClassifier
+from evaluation.content import content_score
 from evaluation.data import DomainFolders, read_rgb
 from evaluation.diversity import mean_pairwise
 from evaluation.inception import InceptionFeatures
+from evaluation.judge import Judge, Judgement
 from evaluation.metrics import fid, kid
+from evaluation.modes import ModePlan, grid_title, pick_references, plans_for
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,8 @@ class EvalSetupError(Exception):
 @dataclass(frozen=True)
 class EvalOptions:
     max_images: int | None = None  # test images per domain (all when None)
-    styles: int = 4                # styles per input for diversity and the grid (multimodal families)
-    diversity_inputs: int = 8
+    styles: int = 4                # random styles per input (multimodal families), see evaluation.modes
+    references: int = 3            # real target test images whose styles are the reference (and mix) modes
     grid_inputs: int = 4
     kid_subsets: int = 100
     kid_subset_size: int = 1000
@@ -42,27 +44,36 @@ class EvalOptions:
 
 @dataclass
 class DirectionResult:
-    """Every number measured for one direction (None where not measured)."""
+    """Every number measured for one direction (None where not measured). The top-level figures are those
+    of the headline mode (``primary_mode``: random, or fixed for models without style); ``modes`` has
+    the figures of every mode."""
 
     direction: str
     source: str
     target: str
     images: int
+    primary_mode: str
     target_rate: float
+    reject_rate: float
     classifier_accuracy_on_real_target: float
+    real_target: dict  # the judge's rates on the real target test images: the ceiling of the rates above
     classifier_kid_x100: float
     classifier_kid_x100_std: float | None
     classifier_fid: float
     classifier_kid_x100_untranslated: float  # baseline: the source images themselves against the target
+    content: dict
+    modes: dict[str, dict]
     inception_kid_x100: float | None = None
     inception_kid_x100_std: float | None = None
     inception_fid: float | None = None
     diversity: dict | None = None
     grid_rows: list = field(default_factory=list, repr=False)
+    grid_title: str = field(default="", repr=False)
 
     def as_dict(self) -> dict:
         data = asdict(self)
-        data.pop("grid_rows")
+        for name in ("grid_rows", "grid_title"):
+            data.pop(name)
         return data
 
 
@@ -85,59 +96,93 @@ def load_test_images(data: DomainFolders, split: str, max_images: int | None) ->
 
 
 def evaluate_direction(translator: Translator, direction: Direction, splits: dict[str, str],
-                       tests: dict[str, list[np.ndarray]], classifier: TrainedClassifier,
-                       inception: InceptionFeatures | None, options: EvalOptions) -> DirectionResult:
-    """Translate the source test images (seeded random style per image, ignored by models without style),
-    then measure everything."""
+                       tests: dict[str, list[np.ndarray]], judge: Judge, inception: InceptionFeatures | None,
+                       options: EvalOptions) -> DirectionResult:
+    """Translate the source test images in every style mode the bundle has (:mod:`evaluation.modes`; one
+    runtime call per input, encoded once), then judge and measure each mode against the real target images."""
     bundle = translator.bundle
-    source_split, target_split = splits[direction.source], splits[direction.target]
-    sources = tests[source_split]
-    translated = [
-        _outputs(translator, image, direction.id, [RandomStyle(seed=i)])[0]
-        for i, image in enumerate(tqdm(sources, desc=f"translate {direction.id}", unit="img", leave=False))
-    ]
-    real = tests[target_split]
-    fake_feats, fake_prob_b = classifier.embed(translated)
-    real_feats, real_prob_b = classifier.embed(real)
-    target_is_b = target_split == TEST_SPLITS[1]
-    kid_cls = kid(fake_feats, real_feats, options.kid_subsets, options.kid_subset_size)
+    sources, real = tests[splits[direction.source]], tests[splits[direction.target]]
+    plans = plans_for(translator.capabilities, options.styles, pick_references(real, options.references))
+    outputs = [_outputs(translator, image, direction.id, [s for plan in plans for s in plan.styles_for(i)])
+               for i, image in enumerate(tqdm(sources, desc=f"translate {direction.id}", unit="img", leave=False))]
+    by_mode = _split_by_mode(outputs, plans)
+    target_is_b = splits[direction.target] == TEST_SPLITS[1]
+    reals = _Measured(judge.judge(real), inception.embed(real) if inception else None)
+    measured = [_measure_mode(groups, sources, judge, inception, reals, target_is_b, options) for groups in by_mode]
+    modes = {plan.name: m.figures for plan, m in zip(plans, measured, strict=True)}
+    head, fake = plans[0], measured[0]
+    headline = fake.figures
     result = DirectionResult(
-        direction=direction.id,
-        source=bundle.domain(direction.source).name,
-        target=bundle.domain(direction.target).name,
-        images=len(sources),
-        target_rate=float(np.mean((fake_prob_b >= 0.5) == target_is_b)),
-        classifier_accuracy_on_real_target=float(np.mean((real_prob_b >= 0.5) == target_is_b)),
-        classifier_kid_x100=kid_cls.x100[0],
-        classifier_kid_x100_std=kid_cls.x100[1],
-        classifier_fid=fid(fake_feats, real_feats),
-        classifier_kid_x100_untranslated=kid(classifier.embed(sources)[0], real_feats, options.kid_subsets,
-                                             options.kid_subset_size).x100[0],
+        direction=direction.id, source=bundle.domain(direction.source).name,
+        target=bundle.domain(direction.target).name, images=len(sources), primary_mode=head.name,
+        target_rate=headline["target_rate"], reject_rate=headline["reject_rate"],
+        classifier_accuracy_on_real_target=reals.judged.rates(target_is_b)["target_rate_two_class"],
+        real_target=reals.judged.rates(target_is_b),
+        classifier_kid_x100=headline["kid_x100"], classifier_kid_x100_std=headline["kid_x100_std"],
+        classifier_fid=fid(fake.judged.features, reals.judged.features),
+        classifier_kid_x100_untranslated=kid(judge.classifier.embed(sources)[0], reals.judged.features,
+                                             options.kid_subsets, options.kid_subset_size).x100[0],
+        content=headline["content"], modes=modes,
+        inception_kid_x100=headline["inception_kid_x100"], inception_kid_x100_std=headline["inception_kid_x100_std"],
     )
-    if inception is not None:
-        fake_inc, real_inc = inception.embed(translated), inception.embed(real)
-        kid_inc = kid(fake_inc, real_inc, options.kid_subsets, options.kid_subset_size)
-        result.inception_kid_x100, result.inception_kid_x100_std = kid_inc.x100
-        result.inception_fid = fid(fake_inc, real_inc)
-    if translator.capabilities.random_styles and options.styles >= 2:
-        seeds = [RandomStyle(seed=k) for k in range(options.styles)]
-        groups = [_outputs(translator, image, direction.id, seeds)
-                  for image in sources[:max(options.diversity_inputs, options.grid_inputs)]]
-        diversity = mean_pairwise([classifier.embed(g)[0] for g in groups[:options.diversity_inputs]],
-                                  groups[:options.diversity_inputs])
-        result.diversity = asdict(diversity)
-        result.grid_rows = [[image, *group]
-                            for image, group in zip(sources, groups[:options.grid_inputs], strict=False)]
-    elif translator.capabilities.attention_map:  # the translation and where the model looked
-        result.grid_rows = [[image, res.image[:, :, :3], overlay(res.image, res.heatmap)]
-                            for image in sources[:options.grid_inputs]
-                            for res in [translator.translate(image, direction.id)]]
-    else:
-        result.grid_rows = [[image, out] for image, out in zip(sources[:options.grid_inputs], translated, strict=False)]
+    if fake.inception is not None and reals.inception is not None:
+        result.inception_fid = fid(fake.inception, reals.inception)
+    if head.name == "random" and head.count >= 2:
+        per_input = head.count
+        result.diversity = asdict(mean_pairwise(
+            [fake.judged.features[i * per_input:(i + 1) * per_input] for i in range(len(sources))], by_mode[0]))
+    result.grid_rows = _grid_rows(translator, direction.id, sources[:options.grid_inputs], by_mode, plans)
+    result.grid_title = grid_title(result.source, result.target, plans, translator.capabilities.attention_map)
     return result
 
 
-def _outputs(translator: Translator, image: np.ndarray, direction: str, styles: list[StyleSource]) -> np.ndarray:
+@dataclass(frozen=True)
+class _Measured:
+    """A set of images as the measures see them (and, for a mode's outputs, the mode's figures)."""
+
+    judged: Judgement
+    inception: np.ndarray | None
+    figures: dict = field(default_factory=dict)
+
+
+def _measure_mode(groups: list[np.ndarray], sources: list[np.ndarray], judge: Judge,
+                  inception: InceptionFeatures | None, reals: _Measured, target_is_b: bool,
+                  options: EvalOptions) -> _Measured:
+    """One mode's outputs measured: ``groups[i]`` are input i's outputs in it, [K, H, W, 3]."""
+    images = [image for group in groups for image in group]
+    owners = [i for i, group in enumerate(groups) for _ in group]
+    judged = judge.judge(images)
+    kid_cls = kid(judged.features, reals.judged.features, options.kid_subsets, options.kid_subset_size)
+    figures = {"styles_per_input": len(groups[0]), "outputs": len(images), **judged.rates(target_is_b),
+               "kid_x100": kid_cls.x100[0], "kid_x100_std": kid_cls.x100[1],
+               "content": asdict(content_score(sources, images, owners)),
+               "inception_kid_x100": None, "inception_kid_x100_std": None}
+    features = inception.embed(images) if inception is not None else None
+    if features is not None and reals.inception is not None:
+        kid_inc = kid(features, reals.inception, options.kid_subsets, options.kid_subset_size)
+        figures["inception_kid_x100"], figures["inception_kid_x100_std"] = kid_inc.x100
+    return _Measured(judged, features, figures)
+
+
+def _split_by_mode(outputs: list[np.ndarray], plans: list[ModePlan]) -> list[list[np.ndarray]]:
+    """Per plan, per input: that input's outputs in the plan's mode (``outputs[i]`` holds all modes in turn)."""
+    ends = np.cumsum([plan.count for plan in plans])
+    return [[group[end - plan.count:end] for group in outputs] for plan, end in zip(plans, ends, strict=True)]
+
+
+def _grid_rows(translator: Translator, direction: str, inputs: list[np.ndarray], by_mode: list[list[np.ndarray]],
+               plans: list[ModePlan]) -> list[list[np.ndarray]]:
+    """Per input: the input, then the first outputs of each mode (or, for models with an attention map,
+    its translation and where the model looked)."""
+    if translator.capabilities.attention_map:
+        return [[image, res.image[:, :, :3], overlay(res.image, res.heatmap)]
+                for image in inputs for res in [translator.translate(image, direction)]]
+    return [[image, *[im for plan, groups in zip(plans, by_mode, strict=True) for im in groups[i][:plan.grid_columns]]]
+            for i, image in enumerate(inputs)]
+
+
+def _outputs(translator: Translator, image: np.ndarray, direction: str,
+             styles: list[StyleSource | None]) -> np.ndarray:
     """The RGB translations of ``image`` under ``styles`` (one runtime call, the input encoded once), [K, H, W, 3]."""
     return np.stack([r.image[:, :, :3] for r in translator.translate_many(image, direction, styles)])
 

@@ -26,26 +26,34 @@ def markdown(results: dict) -> str:
         f"{bundle['train_size']} px{', untrained placeholder' if bundle['untrained'] else ''}; "
         f"{results['precision']} graphs on {results['provider']}.",
         "",
-        "| direction | test images | target-domain rate | classifier accuracy on real target | "
+        "| direction | test images | style mode | target-domain rate | rejected | judge on real target | "
         "KID×100 (classifier) | KID×100 untranslated | FID (classifier) | KID×100 (Inception) | "
-        "FID (Inception) | diversity: feature L2 | diversity: pixel L1 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "FID (Inception) | content: beats random | diversity: feature L2 | diversity: pixel L1 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for d in results["directions"]:
         div = d["diversity"] or {}
         lines.append(
-            f"| {d['source']} → {d['target']} | {d['images']} | {d['target_rate']:.1%} | "
-            f"{d['classifier_accuracy_on_real_target']:.1%} | "
+            f"| {d['source']} → {d['target']} | {d['images']} | {d['primary_mode']} | {d['target_rate']:.1%} | "
+            f"{d['reject_rate']:.1%} | {d['real_target']['target_rate']:.1%} | "
             f"{_fmt(d['classifier_kid_x100'], d['classifier_kid_x100_std'])} | "
             f"{_fmt(d['classifier_kid_x100_untranslated'])} | {_fmt(d['classifier_fid'])} | "
             f"{_fmt(d['inception_kid_x100'], d['inception_kid_x100_std'])} | {_fmt(d['inception_fid'])} | "
+            f"{d['content']['beats_random']:.1%} | "
             f"{_fmt(div.get('feature_distance'), digits=3)} | {_fmt(div.get('pixel_l1'), digits=3)} |")
+    lines += _modes_table(results["directions"])
     accuracy = ", ".join(f"{split} {value:.1%}" for split, value in cls["accuracy"].items())
+    rejected = ", ".join(f"{split} {value:.1%}" for split, value in cls["judge"]["reject_rate_on_real"].items())
     lines += [
         "",
         f"- Domain classifier ({cls['feature_dim']}-d features, {cls['config']['size']} px, trained on "
-        f"{cls['training']['images']['a']} + {cls['training']['images']['b']} training images): accuracy on the real "
-        f"test images {accuracy}.",
+        f"{cls['training']['images']['a']} + {cls['training']['images']['b']} training images): two-class accuracy "
+        f"on the real test images {accuracy}.",
+        "- Target-domain rate: the share of outputs the judge calls the target domain; the judge can also say "
+        "\"neither\" (*rejected*: blurred, ghosted, noisy or flat outputs), and rejects real test images too: "
+        f"{rejected}. *Judge on real target*: the target-domain rate of the real target images, the ceiling.",
+        "- Content: the low-pass layout of an output correlates more with its own input than with another input "
+        "in this share of pairings (50% = the input is ignored; 100% = always more like its own input).",
         "- KID×100 untranslated: the source images themselves against the real target images, the "
         "baseline a translation must beat. A high target-domain rate with a KID near or above this "
         "baseline means the outputs fool the classifier without looking like the target (noise can).",
@@ -69,6 +77,24 @@ def check_writable(folder: Path) -> None:
             pass
     except OSError as exc:
         raise EvalSetupError(f"output folder {folder} is not writable ({exc.strerror or exc})") from None
+
+
+def _modes_table(directions: list[dict]) -> list[str]:
+    """The per-style-mode table, when some direction has more than one mode."""
+    if all(len(d["modes"]) < 2 for d in directions):
+        return []
+    lines = ["", "| direction | style mode | outputs judged | target-domain rate | rejected | two-class rate | "
+                 "KID×100 (classifier) | KID×100 (Inception) | content: own / random | content: beats random |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for d in directions:
+        for name, m in d["modes"].items():
+            lines.append(
+                f"| {d['source']} → {d['target']} | {name} | {m['outputs']} ({m['styles_per_input']} per input) | "
+                f"{m['target_rate']:.1%} | {m['reject_rate']:.1%} | {m['target_rate_two_class']:.1%} | "
+                f"{_fmt(m['kid_x100'], m['kid_x100_std'])} | "
+                f"{_fmt(m['inception_kid_x100'], m['inception_kid_x100_std'])} | "
+                f"{m['content']['own']:.2f} / {m['content']['random']:.2f} | {m['content']['beats_random']:.1%} |")
+    return lines
 
 
 def write_results(out_dir: Path, results: dict, render: Callable[[dict], str] = markdown) -> tuple[Path, Path]:
