@@ -19,6 +19,7 @@ import torch
 
 from desktop.runtime.bundle import PRECISIONS, BundleError, resolve_bundle
 from desktop.runtime.translators import TranslationError, capabilities_of, open_translator
+from evaluation.bundle_kinds import EVAL_MODES
 from evaluation.classifier import ClassifierConfig, get_classifier
 from evaluation.data import EvalDataError, open_data
 from evaluation.evaluate import (
@@ -31,7 +32,6 @@ from evaluation.evaluate import (
 )
 from evaluation.grid import write_grid
 from evaluation.inception import InceptionError, load_inception
-from evaluation.bundle_kinds import EVAL_MODES
 from evaluation.judge import get_judge
 from evaluation.report import check_writable, markdown, write_results
 from i2i_common.images import ImageWriteError
