@@ -71,7 +71,8 @@ def test_the_bundle_has_each_clusters_size_and_most_typical_training_images(bund
     sizes, exemplars = bundle.array(SIZES), bundle.array(EXEMPLARS)
     assert sizes.dtype == np.int64 and sizes.shape == (K,) and sizes.min() >= 0
     assert sizes.sum() == len(list(pets.iterdir())) == 8  # every training image falls in one cluster
-    assert exemplars.dtype == np.uint8 and exemplars.shape == (K, EXEMPLARS_PER_CLUSTER, EXEMPLAR_SIDE, EXEMPLAR_SIDE, 3)
+    assert exemplars.dtype == np.uint8
+    assert exemplars.shape == (K, EXEMPLARS_PER_CLUSTER, EXEMPLAR_SIDE, EXEMPLAR_SIDE, 3)
     for k in range(K):  # the filled slots are photos, the rest blank
         shown = min(int(sizes[k]), EXEMPLARS_PER_CLUSTER)
         assert all(exemplars[k, j].std() > 5 for j in range(shown)) and not exemplars[k, shown:].any()

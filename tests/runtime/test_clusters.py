@@ -11,17 +11,9 @@ import pytest
 from desktop.runtime.bundle import BundleError, load_bundle
 from desktop.runtime.clusters import EXEMPLARS, SIZES, read_clusters
 from desktop.runtime.translators import open_translator
-from devkit.bundle_mutants import copy_bundle, edit_manifest
+from devkit.bundle_mutants import copy_bundle, drop_arrays, edit_manifest
 
 FIXTURE_SIZES = (9, 4, 2)  # devkit/bundle_factory.py CLUSTER_SIZES; 3 exemplars of 16 px each at most
-
-
-def without_cluster_arrays(folder: Path) -> Path:
-    """The bundle as the TUNIT exporter wrote it before sizes and exemplars existed."""
-    edit_manifest(folder, lambda m: m.update(arrays=[a for a in m["arrays"] if a["role"] not in (SIZES, EXEMPLARS)]))
-    for role in (SIZES, EXEMPLARS):
-        (folder / f"{role}.npy").unlink()
-    return folder
 
 
 def replace_array(folder: Path, role: str, make: Callable[[np.ndarray], np.ndarray]) -> Path:
@@ -49,7 +41,7 @@ def test_the_tiny_bundle_lists_its_clusters_with_sizes_and_exemplars(tiny_bundle
 
 
 def test_an_older_bundle_without_sizes_or_exemplars_still_opens_and_classifies(tiny_bundles, tmp_path):
-    folder = without_cluster_arrays(copy_bundle(tiny_bundles["tunit"], tmp_path / "old"))
+    folder = drop_arrays(copy_bundle(tiny_bundles["tunit"], tmp_path / "old"), SIZES, EXEMPLARS)
     translator = open_translator(folder)
     assert [(c.id, c.size, c.exemplars) for c in translator.clusters] == [(f"c{k}", None, ()) for k in range(3)]
     probabilities = translator.classify(np.full((20, 24, 3), 90, np.uint8))
@@ -78,8 +70,6 @@ def test_an_array_of_another_dtype_is_refused_when_the_bundle_loads(tiny_bundles
 
 
 def test_exemplars_without_sizes_are_refused(tiny_bundles, tmp_path):
-    folder = copy_bundle(tiny_bundles["tunit"], tmp_path / "t")
-    edit_manifest(folder, lambda m: m.update(arrays=[a for a in m["arrays"] if a["role"] != SIZES]))
-    (folder / f"{SIZES}.npy").unlink()
+    folder = drop_arrays(copy_bundle(tiny_bundles["tunit"], tmp_path / "t"), SIZES)
     with pytest.raises(BundleError, match="cluster_exemplars needs cluster_sizes"):
         read_clusters(load_bundle(folder))
