@@ -82,6 +82,8 @@ class ClusterRow(QFrame):
         self.percent = QLabel()
         for widget in (self.probability, self.percent):
             widget.setVisible(False)
+        for label, widest in ((self.size, "99999 images (100%)"), (self.percent, "100%")):  # rows line up
+            label.setMinimumWidth(label.fontMetrics().horizontalAdvance(widest))
         grid = QGridLayout(self)
         grid.setContentsMargins(6, 4, 6, 4)
         grid.setVerticalSpacing(3)
@@ -188,7 +190,16 @@ class ClusterBrowser(QWidget):
             self.rows.append(row)
         self._show_names()
         self._mark_target()
+        self._fit_rows()
         self.clustersShown.emit(True)
+
+    def _fit_rows(self) -> None:
+        """Make the list as wide as its widest row (six thumbnails, the size), so the panel never cuts them off;
+        rows scroll vertically only."""
+        widest = max(row.sizeHint().width() for row in self.rows)
+        margins = self.scroll.widget().layout().contentsMargins()
+        self.scroll.setMinimumWidth(widest + margins.left() + margins.right() + 2 * self.scroll.frameWidth()
+                                    + self.scroll.verticalScrollBar().sizeHint().width())
 
     def _show_names(self) -> None:
         entry = self.session.entry
