@@ -33,6 +33,8 @@ from export.bundle_writer import write_bundle
 STYLE_DIM = 4
 CONTENT_CH = 6
 CLUSTERS = 3
+CLUSTER_SIZES = (9, 4, 2)  # the tiny TUNIT's training images per cluster: the last has fewer than EXEMPLARS
+EXEMPLARS, EXEMPLAR_SIDE = 3, 16  # its exemplar thumbnails per cluster and their side (px)
 TRAIN_SIZE = 32
 MULTIPLE = 4
 IMAGE = ["batch", 3, "height", "width"]
@@ -176,7 +178,21 @@ def _tunit(work: Path) -> tuple[list, dict, dict]:
               _graph("generator", "generator.onnx", gen_in, [_tensor("output", IMAGE)])]
     styles = np.random.default_rng(1).normal(size=(CLUSTERS, STYLE_DIM)).astype(np.float32)
     return graphs, {"guiding.onnx": work / "guiding.onnx", "generator.onnx": work / "generator.onnx"}, \
-        {("cluster_styles", None): styles}
+        {("cluster_styles", None): styles, ("cluster_sizes", None): np.array(CLUSTER_SIZES, np.int64),
+         ("cluster_exemplars", None): _exemplars()}
+
+
+def _exemplars() -> np.ndarray:
+    """uint8 [K, E, S, S, 3]: cluster k's exemplars are ramps of its own colour (k's channel brightest), as many as
+    its size allows, the slots after them blank, as the exporter leaves them."""
+    ramp = np.linspace(0.3, 1.0, EXEMPLAR_SIDE)[None, :, None] * np.linspace(0.6, 1.0, EXEMPLAR_SIDE)[:, None, None]
+    exemplars = np.zeros((CLUSTERS, EXEMPLARS, EXEMPLAR_SIDE, EXEMPLAR_SIDE, 3), np.uint8)
+    for k, size in enumerate(CLUSTER_SIZES):
+        for j in range(min(size, EXEMPLARS)):
+            colour = np.full(3, 60 + 30 * j)
+            colour[k % 3] = 255
+            exemplars[k, j] = np.round(ramp * colour).astype(np.uint8)
+    return exemplars
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,17 @@ def edit_array(folder: Path, file: str, change: Callable[[np.ndarray], np.ndarra
     rehash(folder)
 
 
+def drop_arrays(folder: Path, *roles: str) -> Path:
+    """Remove the arrays of ``roles`` (files and manifest entries), e.g. to make a bundle as an older exporter
+    wrote it."""
+    manifest = read_manifest(folder)
+    for entry in manifest.get("arrays", []):
+        if entry["role"] in roles:
+            (folder / entry["file"]).unlink()
+    edit_manifest(folder, lambda m: m.update(arrays=[a for a in m["arrays"] if a["role"] not in roles]))
+    return folder
+
+
 def _rewire_input(model: onnx.ModelProto, old: str, new: str) -> None:
     for node in model.graph.node:
         node.input[:] = [new if name == old else name for name in node.input]

@@ -4,10 +4,13 @@ Uses the shipped default model when resources/models holds one; otherwise it bui
 test bundle (needs torch, like the tests) and the screenshots show it labelled "untrained placeholder".
 Inputs are real images from ../shared/data. Nothing in the user's own data folder or settings is touched.
 With ``--attention-model`` (a U-GAT-IT bundle) it also shows that model's attention map over selfies in File and
-Live (``file-attention.png``, ``live-attention.png``).
+Live (``file-attention.png``, ``live-attention.png``). With ``--clusters-model`` (a TUNIT bundle) it shows the
+Domains panel beside File, a cat photo rated against the model's clusters (``domains.png``); ``--cluster-names``
+names clusters first, as a user would after looking at their exemplars.
 
     PYTHONPATH=. python scripts/screenshots.py [--data ../shared/data] [--out docs/screenshots]
         [--attention-model resources/models/selfie2anime-ugatit.i2i]
+        [--clusters-model tiny-pets-tunit.i2i [--cluster-names c1=tabby,c3=dogs]]
 """
 from __future__ import annotations
 
@@ -119,11 +122,41 @@ def attention_screens(app, window, bundle_path: Path, data: Path, tmp: Path, out
     live.stop()
 
 
+def domains_screen(app, window, bundle_path: Path, names: dict[str, str], data: Path, out: Path) -> None:
+    """File with the Domains panel of ``bundle_path``: clusters named as given, the first named one the target,
+    and a cat photo rated against every cluster."""
+    from desktop.runtime.bundle import load_bundle
+
+    name = load_bundle(bundle_path).name
+    combo = window.bar.model_combo
+    combo.setCurrentIndex(combo.findData(name))
+    session, panel, file_tab = window.session, window.domains, window.file
+    wait_until(app, lambda: session.translator is not None and session.translator.bundle.name == name)
+    ids = [row.cluster.id for row in panel.rows]
+    for domain, text in names.items():
+        panel.rename(ids.index(domain), text)
+    if names:
+        panel.choose(ids.index(next(iter(names))))
+    file_tab.open_paths(sorted((data / "cat2dog" / "testA").glob("*.jpg"))[:3])
+    wait_until(app, lambda: panel.probabilities is not None and bool(file_tab.outputs))
+    grab(window, file_tab, out, "domains", app)
+
+
+def cluster_names(text: str) -> dict[str, str]:
+    """"c1=tabby,c3=dogs" -> {"c1": "tabby", "c3": "dogs"}."""
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise argparse.ArgumentTypeError(f"expected ID=NAME,...: {text!r}")
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     parser.add_argument("--attention-model", type=Path, help="a bundle with an attention map (U-GAT-IT)")
+    parser.add_argument("--clusters-model", type=Path, help="a bundle whose domains are clusters (TUNIT)")
+    parser.add_argument("--cluster-names", type=cluster_names, default={}, help="ID=NAME,... for --clusters-model")
     args = parser.parse_args(argv)
     cats = sorted((args.data / "cat2dog" / "testA").glob("*.jpg"))
     dogs = sorted((args.data / "cat2dog" / "testB").glob("*.jpg"))
@@ -136,8 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["I2I_STUDIO_HOME"] = str(tmp / "home")
         sys.path.insert(0, str(REPO))
         ensure_model(tmp / "home")
-        if args.attention_model:
-            install_unless_listed(args.attention_model)
+        for extra in (args.attention_model, args.clusters_model):
+            if extra:
+                install_unless_listed(extra)
 
         from PySide6.QtCore import QSettings
         from PySide6.QtWidgets import QApplication
@@ -196,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         wait_until(app, lambda: not batch.engine.busy)
         if args.attention_model:
             attention_screens(app, window, args.attention_model, args.data, tmp, args.out)
+        if args.clusters_model:
+            domains_screen(app, window, args.clusters_model, args.cluster_names, args.data, args.out)
 
         window.close()
         window.deleteLater()

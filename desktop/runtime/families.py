@@ -26,10 +26,12 @@ _CORE_OPS = frozenset({
 
 @dataclass(frozen=True)
 class RoleSpec:
-    """A graph (or array) role and what it is per: each domain, each direction, or once per bundle."""
+    """A graph (or array) role and what it is per: each domain, each direction, or once per bundle. An array
+    role also fixes the one numpy dtype its ``.npy`` file may hold (a whitelist of one: no strings, no records)."""
 
     role: str
     per: Scope
+    dtype: str = "float32"  # arrays only
 
 
 # Which graph of a role a translation along a direction runs: the source or target domain's (per-domain
@@ -72,6 +74,8 @@ TUNIT_SPEC = FamilySpec(
     name="tunit",
     graphs=(RoleSpec("guiding", "bundle"), RoleSpec("generator", "bundle")),
     required_arrays=(RoleSpec("cluster_styles", "bundle"),),
+    # the cluster browser's training-set sizes [K] and most typical training images [K, E, S, S, 3] (RGB)
+    optional_arrays=(RoleSpec("cluster_sizes", "bundle", "int64"), RoleSpec("cluster_exemplars", "bundle", "uint8")),
     any_source=True,
     # the guiding network is a small ResNet classifier
     ops=_CORE_OPS | {"AveragePool", "BatchNormalization", "GlobalAveragePool", "MaxPool", "Softmax"},

@@ -7,6 +7,7 @@ shown as plain text, never rich text."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .session import direction_label
+from .session import direction_label, shown_names
 
 SCREEN_SHARE = 0.85  # the dialog's height at most, as a share of the screen's available height
 
@@ -109,14 +110,16 @@ def _parity_lines(verification: dict[str, Any]) -> list[str]:
     return lines
 
 
-def about_text(bundle, provider_info) -> str:
-    """The dialog's summary, as plain text lines."""
+def about_text(bundle, provider_info, names: Mapping[str, str] | None = None) -> str:
+    """The dialog's summary, as plain text lines; `names` are the user's names for domains (id -> name)."""
     provenance = _mapping(bundle.provenance)
+    shown = shown_names(bundle.domains, names)
     lines = [f"{bundle.title or bundle.name} ({bundle.name})",
              f"family: {bundle.family}" + ("  -  UNTRAINED PLACEHOLDER: random weights, outputs are noise"
                                           if bundle.untrained else ""),
-             "domains: " + ", ".join(d.name for d in bundle.domains),
-             "directions: " + ", ".join(direction_label(bundle, d) for d in bundle.directions),
+             "domains: " + ", ".join(shown[d.id] + (f" ({d.name})" if shown[d.id] != d.name else "")
+                                     for d in bundle.domains),
+             "directions: " + ", ".join(direction_label(bundle, d, names) for d in bundle.directions),
              f"sizes: {describe_sizes(bundle)}",
              f"precisions: {', '.join(bundle.precisions())}",
              f"file: {format_bytes(bundle_size(bundle.source))}",
@@ -145,10 +148,11 @@ def _plain_label(text: str) -> QLabel:
 class AboutModelDialog(QDialog):
     """Summary on top (scrolls if long), "Details" (the raw manifest) collapsed below, OK always visible."""
 
-    def __init__(self, bundle, provider_info, parent: QWidget | None = None) -> None:
+    def __init__(self, bundle, provider_info, parent: QWidget | None = None,
+                 names: Mapping[str, str] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"About {bundle.name}")
-        self.summary = _plain_label(about_text(bundle, provider_info))
+        self.summary = _plain_label(about_text(bundle, provider_info, names))
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)

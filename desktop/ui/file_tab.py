@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -61,7 +61,10 @@ def unique_path(path: Path, with_attention: bool = False) -> Path:
 
 
 class FileTab(QWidget):
-    """Translating still images. Public methods mirror the buttons so tests and scripts can drive it."""
+    """Translating still images. Public methods mirror the buttons so tests and scripts can drive it.
+    `imageShown(path, image)` says which image it now shows (the Domains panel rates it)."""
+
+    imageShown = Signal(object, object)
 
     def __init__(self, session: ModelSession, runner: TaskRunner, settings: Settings,
                  parent: QWidget | None = None) -> None:
@@ -225,6 +228,7 @@ class FileTab(QWidget):
         self._show_grid()
         self._update_buttons()
         self.compare.set_images(image, None)
+        self.imageShown.emit(path, image)
         self.translate()
 
     # translation ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The main window: model / direction / provider pickers, the four workspaces and the status bar."""
+"""The main window: model / direction / provider pickers, the four workspaces, the Domains panel (models that
+discover their domains) and the status bar."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
+    QDockWidget,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -24,6 +26,7 @@ from desktop.runtime.providers import AUTO, PROVIDERS, available_providers
 
 from .about_model import AboutModelDialog
 from .batch_tab import BatchTab
+from .cluster_browser import ClusterBrowser
 from .elided_label import ElidedLabel
 from .file_tab import FileTab
 from .live_tab import LiveTab
@@ -60,7 +63,8 @@ class ModelBar(QToolBar):
         self.import_button = QPushButton("Import bundle...")
         self.about_button = QPushButton("About model")
         self.direction_combo = QComboBox()
-        self.direction_combo.setMinimumContentsLength(12)
+        self.direction_combo.setMinimumContentsLength(20)  # "any image -> fluffy cats"; longer names are elided
+        self.direction_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.provider_combo = QComboBox()
         self.provider_combo.setMinimumContentsLength(21)  # "auto (best available)"; longer names are elided
         self.provider_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -133,7 +137,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         first_run = self.settings.first_run()  # read before the window remembers anything
         self.runner = TaskRunner(self)
-        self.session = ModelSession(self.runner, self)
+        self.session = ModelSession(self.runner, self, self.settings)
         self.bar = ModelBar(self.session)
         self.importer = ModelImporter(self.session, self, self._import_report, self.session.open)
         self.setAcceptDrops(True)
@@ -151,6 +155,14 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
         self.setCentralWidget(central)
+        self.domains = ClusterBrowser(self.session, self.runner, self.settings)
+        self.domains_dock = QDockWidget("Domains", self)
+        self.domains_dock.setObjectName("domains")
+        self.domains_dock.setWidget(self.domains)
+        self.domains_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                                      | QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.domains_dock)
+        self.domains_dock.setVisible(False)  # until a model with discovered clusters opens
         self.actions = build_menus(self)
 
         self.model_status = ElidedLabel("no model")
@@ -168,7 +180,7 @@ class MainWindow(QMainWindow):
     # wiring -----------------------------------------------------------------------------------------
     def _wire(self) -> None:
         s, bar = self.session, self.bar
-        s.modelsChanged.connect(lambda entries: bar.show_models(entries, s.entry.name if s.entry else ""))
+        s.modelsChanged.connect(self._models_changed)
         s.translatorChanged.connect(self._translator_changed)
         s.loadFailed.connect(self._load_failed)
         s.busyChanged.connect(lambda busy: busy and self.statusBar().showMessage("opening model..."))
@@ -183,6 +195,8 @@ class MainWindow(QMainWindow):
         bar.import_button.clicked.connect(self._import_clicked)
         bar.about_button.clicked.connect(self.show_about_model)
         self.tabs.currentChanged.connect(self.settings.set_workspace)
+        self.domains.clustersShown.connect(self.domains_dock.setVisible)
+        self.file.imageShown.connect(lambda path, image: self.domains.classify(image, path.name))
 
     def _restore(self) -> None:
         geometry = self.settings.geometry()
@@ -209,6 +223,12 @@ class MainWindow(QMainWindow):
         self.session.open(entry, direction=self.settings.direction(entry.name) or default_direction(entry.name))
 
     # slots ------------------------------------------------------------------------------------------
+    def _models_changed(self, entries: list[ModelEntry]) -> None:
+        """The list changed, or the user renamed a domain: the pickers show the new names."""
+        self.bar.show_models(entries, self.session.entry.name if self.session.entry else "")
+        if self.session.entry is not None:
+            self.bar.show_directions()
+
     def _model_picked(self, index: int) -> None:
         entry = self.session.entry_named(self.bar.model_combo.itemData(index))
         if entry is not None:
@@ -257,7 +277,8 @@ class MainWindow(QMainWindow):
         translator = self.session.translator
         if translator is None:
             return None
-        dialog = AboutModelDialog(translator.bundle, translator.provider_info, self)
+        dialog = AboutModelDialog(translator.bundle, translator.provider_info, self,
+                                  names=dict(self.session.entry.names))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog

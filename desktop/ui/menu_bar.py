@@ -1,6 +1,6 @@
 """The main window's menu bar and its shortcuts: File (open, import, save, quit), View (full screen, the
-four workspaces), Live (start/stop on Space, only while the Live workspace is shown) and Help (about the
-app with its versions, about the model, the local documentation). Actions drive the same buttons the
+Domains panel, the four workspaces), Live (start/stop on Space, only while the Live workspace is shown) and
+Help (about the app with its versions, about the model, the local documentation). Actions drive the same buttons the
 workspaces show, so a disabled button means a disabled action's effect too."""
 from __future__ import annotations
 
@@ -89,6 +89,8 @@ def build_menus(window) -> dict[str, QAction]:
     menu.addAction(actions["quit"])
     menu = bar.addMenu("&View")
     menu.addAction(actions["full_screen"])
+    actions["domains"] = window.domains_dock.toggleViewAction()  # shown by itself for models with clusters
+    menu.addAction(actions["domains"])
     menu.addSeparator()
     for index in range(tabs.count()):
         name = f"workspace_{index + 1}"

@@ -143,6 +143,8 @@ class MixTab(QWidget):
         self.buttons["reference"].setEnabled(bool(can and can.reference_styles))
         self.buttons["typical"].setEnabled(bool(can and can.typical_style))
         self.buttons["random"].setEnabled(bool(can and can.random_styles))
+        self.buttons["random"].setToolTip("" if not can or can.random_styles else
+                                          "this model has no style prior to draw random styles from")
         self.buttons["remove"].setEnabled(usable and self.view.selected is not None)
         self.buttons["use"].setEnabled(count >= 1)
         self.buttons["export"].setEnabled(count >= 2)

@@ -2,16 +2,25 @@
 provider really in use and the Mix canvas blend that Live and File can use. Loading runs off the UI thread."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.runtime.bundle import BundleNameClash, find_bundles, install_bundle, load_bundle, suggest_free_name
+from desktop.runtime.bundle import (
+    BundleNameClash,
+    Direction,
+    Domain,
+    find_bundles,
+    install_bundle,
+    load_bundle,
+    suggest_free_name,
+)
 from desktop.runtime.paths import default_model_name, shipped_models_dir
 from desktop.runtime.translators import capabilities_of, open_translator
 
+from .settings import Settings
 from .tasks import TaskRunner
 
 
@@ -24,10 +33,21 @@ class ModelEntry:
     path: Path
     untrained: bool = False
     error: str | None = None
-    directions: tuple[tuple[str, str], ...] = ()  # (direction id, "cat -> dog")
+    domains: tuple[Domain, ...] = ()
+    routes: tuple[Direction, ...] = ()  # the bundle's directions
+    names: tuple[tuple[str, str], ...] = ()  # (domain id, name) the user gave domains, shown instead of the bundle's
     has_style: bool = False  # the model's capabilities (see desktop.runtime.translators.Capabilities)
     random_styles: bool = False
     shipped: bool = False  # ships with the app (else the user imported it)
+
+    @property
+    def directions(self) -> tuple[tuple[str, str], ...]:
+        """(direction id, "cat -> dog") for each direction, named with the user's domain names where given."""
+        return tuple((d.id, direction_label(self, d, dict(self.names))) for d in self.routes)
+
+    def domain_name(self, domain_id: str) -> str:
+        """What the user sees for a domain: their name for it, else the bundle's."""
+        return shown_names(self.domains, dict(self.names)).get(domain_id, domain_id)
 
 
 @dataclass(frozen=True)
@@ -45,11 +65,17 @@ def untrained_label(bundle) -> str:
     return " (untrained placeholder)" if bundle.untrained and not said else ""
 
 
-def direction_label(bundle, direction) -> str:
-    """"cat -> dog", from the bundle's domain names ("any image -> cluster 3" for TUNIT)."""
-    names = {d.id: d.name for d in bundle.domains}
-    source = "any image" if direction.source == "*" else names.get(direction.source, direction.source)
-    return f"{source} -> {names.get(direction.target, direction.target)}"
+def shown_names(domains, names: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Domain id -> the name shown: the user's (`names`) where given, else the bundle's."""
+    return {d.id: (names or {}).get(d.id) or d.name for d in domains}
+
+
+def direction_label(bundle, direction, names: Mapping[str, str] | None = None) -> str:
+    """"cat -> dog", from the bundle's domain names or the user's `names` for them ("any image -> cluster 3" for
+    TUNIT, "any image -> fluffy cats" once the user named cluster 3)."""
+    shown = shown_names(bundle.domains, names)
+    source = "any image" if direction.source == "*" else shown.get(direction.source, direction.source)
+    return f"{source} -> {shown.get(direction.target, direction.target)}"
 
 
 def model_label(bundle, shipped: bool) -> str:
@@ -66,7 +92,7 @@ def list_models() -> list[ModelEntry]:
         is_shipped = b.source.resolve().parent == shipped
         can = capabilities_of(b)
         entries.append(ModelEntry(b.name, model_label(b, is_shipped), b.source, untrained=b.untrained,
-                                  directions=tuple((d.id, direction_label(b, d)) for d in b.directions),
+                                  domains=tuple(b.domains), routes=tuple(b.directions),
                                   has_style=can.styles, random_styles=can.random_styles, shipped=is_shipped))
     for path, error in sorted(scan.errors.items()):
         short = error if len(error) <= 90 else error[:87] + "..."
@@ -75,9 +101,9 @@ def list_models() -> list[ModelEntry]:
 
 
 class ModelSession(QObject):
-    """Signals: modelsChanged(list[ModelEntry]), translatorChanged(translator or None),
-    loadFailed(message), directionChanged(direction id), blendChanged(MixStyle or None),
-    timingReported(ms per image), busyChanged(bool)."""
+    """Signals: modelsChanged(list[ModelEntry]; also when the user renames a domain), translatorChanged(translator
+    or None), loadFailed(message), directionChanged(direction id), blendChanged(MixStyle or None),
+    timingReported(ms per image), busyChanged(bool). The user's domain names live in `settings`."""
 
     modelsChanged = Signal(list)
     translatorChanged = Signal(object)
@@ -87,9 +113,10 @@ class ModelSession(QObject):
     timingReported = Signal(float)
     busyChanged = Signal(bool)
 
-    def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
+    def __init__(self, runner: TaskRunner, parent: QObject | None = None, settings: Settings | None = None) -> None:
         super().__init__(parent)
         self._runner = runner
+        self._settings = settings
         self.models: list[ModelEntry] = []
         self.translator = None
         self.entry: ModelEntry | None = None
@@ -101,9 +128,25 @@ class ModelSession(QObject):
 
     # models -----------------------------------------------------------------------------------------
     def refresh(self) -> list[ModelEntry]:
-        self.models = list_models()
+        self.models = self._named(list_models())
         self.modelsChanged.emit(self.models)
         return self.models
+
+    def _named(self, entries: list[ModelEntry]) -> list[ModelEntry]:
+        """`entries` with the user's domain names (read here, on the UI thread: QSettings is not shared)."""
+        if self._settings is None:
+            return entries
+        return [replace(e, names=tuple(sorted(self._settings.domain_names(e.name).items()))) for e in entries]
+
+    def rename_domain(self, domain_id: str, name: str) -> None:
+        """Call a domain of the open model `name` (remembered; "" gives it back the bundle's name): every label
+        built from the model's entry follows (modelsChanged)."""
+        if self.entry is None or self._settings is None:
+            return
+        self._settings.set_domain_name(self.entry.name, domain_id, name)
+        self.models = self._named(self.models)
+        self.entry = self.entry_named(self.entry.name) or self.entry
+        self.modelsChanged.emit(self.models)
 
     def entry_named(self, name: str) -> ModelEntry | None:
         return next((e for e in self.models if e.name == name and e.error is None), None)
@@ -134,7 +177,8 @@ class ModelSession(QObject):
             if isinstance(result, ImportClash):
                 on_clash(result)
                 return
-            name, self.models = result
+            name, models = result
+            self.models = self._named(models)
             self.modelsChanged.emit(self.models)
             on_done(self.entry_named(name))
 

@@ -6,13 +6,16 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from desktop.runtime.attention import COLOUR_MAPS, DEFAULT_COLOUR_MAP, DEFAULT_OPACITY
+from desktop.runtime.bundle.manifest import DOMAIN_NAME_LIMIT
+from desktop.runtime.bundle.text import clean_text
 
 ORGANIZATION = "i2i-studio"
 APPLICATION = "i2i-studio"
 
 
 class Settings:
-    """Last model, direction, provider, camera, attention overlay, folders and window geometry."""
+    """Last model, direction, provider, camera, attention overlay, the user's domain names, folders and window
+    geometry."""
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self._q = qsettings or QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
@@ -44,6 +47,24 @@ class Settings:
 
     def set_direction(self, model: str, direction: str) -> None:
         self._set(f"model/direction/{model}", direction)
+
+    def domain_names(self, model: str) -> dict[str, str]:
+        """The names the user gave domains of `model` (domain id -> name), cleaned as a bundle's names are."""
+        self._q.beginGroup(f"names/{model}")
+        try:
+            stored = {key: self._q.value(key) for key in self._q.childKeys()}
+        finally:
+            self._q.endGroup()
+        cleaned = {key: clean_domain_name(value) for key, value in stored.items() if isinstance(value, str)}
+        return {key: name for key, name in cleaned.items() if name}
+
+    def set_domain_name(self, model: str, domain: str, name: str) -> None:
+        """Call `domain` of `model` `name` from now on; an empty name forgets it (the bundle's own name shows)."""
+        name = clean_domain_name(name)
+        if name:
+            self._set(f"names/{model}/{domain}", name)
+        else:
+            self._q.remove(f"names/{model}/{domain}")
 
     def provider(self) -> str:
         return self._get("model/provider", "auto")
@@ -112,3 +133,8 @@ class Settings:
 
     def set_workspace(self, index: int) -> None:
         self._set("window/workspace", int(index))
+
+
+def clean_domain_name(name: str) -> str:
+    """A domain name as the app shows it: one line, no control or bidi characters, at most 64 characters."""
+    return clean_text(name, DOMAIN_NAME_LIMIT).strip()

@@ -113,12 +113,15 @@ class StylePanel(QGroupBox):
     def _translator_changed(self, translator) -> None:
         """Enable what the model supports (its capabilities); without a prior the default is the typical style."""
         styled = bool(translator is not None and translator.capabilities.styles)
+        random_ok = self.random_available()
         self.setEnabled(styled)
-        self.no_style_note.setVisible(translator is not None and not styled)
+        self.no_style_note.setVisible(translator is not None and not random_ok)
         if translator is not None and not styled:
             self.no_style_note.setText(f"this model ({translator.bundle.family}) has no style code: "
                                        "each image has one translation")
-        random_ok = self.random_available()
+        elif translator is not None and not random_ok:
+            self.no_style_note.setText(f"no random styles: this model ({translator.bundle.family}) has no style "
+                                       "prior to draw them from; use the typical style or a reference image")
         for widget in (self.buttons["random"], self.seed, self.reroll):
             widget.setEnabled(random_ok)
         if not random_ok and self.mode() == "random":

@@ -80,7 +80,7 @@ def test_models_describe_what_each_model_can_do(tiny_bundles, family, summary):
 
 def test_models_check(capsys, tiny_archives, tmp_path):
     code, out, _ = run(capsys, "models", "--check", tiny_archives["tunit"])
-    assert code == 0 and "is a valid bundle (2 graphs, 1 arrays)" in out
+    assert code == 0 and "is a valid bundle (2 graphs, 3 arrays)" in out
     code, out, err = run(capsys, "models", "--check", tmp_path)
     assert code == 1 and err == f"i2i: error: {tmp_path}: no manifest.json\n"
 

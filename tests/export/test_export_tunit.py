@@ -11,10 +11,12 @@ import pytest
 import torch
 
 from desktop.runtime.bundle import load_bundle
+from desktop.runtime.clusters import EXEMPLARS, SIZES
 from desktop.runtime.style import ReferenceStyle, TypicalStyle
 from desktop.runtime.translators import open_translator
 from export.cli import main as export_main
-from export.families.tunit import TunitExporter
+from export.data import DatasetImages
+from export.families.tunit import EXEMPLAR_SIDE, EXEMPLARS_PER_CLUSTER, TunitExporter, thumbnails
 from i2i_common.images import read_image
 from trainer.config import load_config
 from trainer.loop import train
@@ -64,6 +66,39 @@ def test_manifest_says_tunit_with_k_clusters_and_checked_graphs(bundle_path):
     assert {c["batch"] for c in cases} == {1, 3} and max(c["max_abs_diff"] for c in cases) <= 1e-4
 
 
+def test_the_bundle_has_each_clusters_size_and_most_typical_training_images(bundle_path, pets):
+    bundle = load_bundle(bundle_path)
+    sizes, exemplars = bundle.array(SIZES), bundle.array(EXEMPLARS)
+    assert sizes.dtype == np.int64 and sizes.shape == (K,) and sizes.min() >= 0
+    assert sizes.sum() == len(list(pets.iterdir())) == 8  # every training image falls in one cluster
+    assert exemplars.dtype == np.uint8
+    assert exemplars.shape == (K, EXEMPLARS_PER_CLUSTER, EXEMPLAR_SIDE, EXEMPLAR_SIDE, 3)
+    for k in range(K):  # the filled slots are photos, the rest blank
+        shown = min(int(sizes[k]), EXEMPLARS_PER_CLUSTER)
+        assert all(exemplars[k, j].std() > 5 for j in range(shown)) and not exemplars[k, shown:].any()
+    clusters = open_translator(bundle, provider="cpu").clusters
+    assert [c.size for c in clusters] == sizes.tolist()
+    assert [len(c.exemplars) for c in clusters] == [min(int(s), EXEMPLARS_PER_CLUSTER) for s in sizes]
+
+
+def test_exemplars_are_the_assigned_images_the_guiding_network_rates_most_typical(pets):
+    config = load_config("tunit_cpu", TINY)
+    exporter = TunitExporter()
+    torch.manual_seed(1)
+    model = exporter.build(config, None)
+    images = DatasetImages.from_config(config, pets).images("a", "train", limit=8)
+    arrays = exporter.arrays(model, {"a": [images[:5], images[5:]]})
+    with torch.no_grad():
+        probabilities = torch.softmax(model["guide"](torch.from_numpy(images))[1].double(), 1).numpy()
+    assigned, thumbs = probabilities.argmax(1), thumbnails(torch.from_numpy(images))
+    np.testing.assert_array_equal(arrays[(SIZES, None)], np.bincount(assigned, minlength=K))
+    for k in range(K):
+        members = np.flatnonzero(assigned == k)
+        ranked = members[np.argsort(-probabilities[members, k])][:EXEMPLARS_PER_CLUSTER]
+        np.testing.assert_array_equal(arrays[(EXEMPLARS, None)][k, :len(ranked)], thumbs[ranked])
+    assert thumbs.shape == (8, EXEMPLAR_SIDE, EXEMPLAR_SIDE, 3) and abs(thumbs.mean() - 127.5 * (images.mean() + 1)) < 2
+
+
 def test_runtime_translates_towards_each_cluster(bundle_path, shared_data):
     translator = open_translator(load_bundle(bundle_path), provider="cpu")
     assert translator.self_test != "no self-test recorded"
@@ -83,16 +118,20 @@ def test_runtime_translates_towards_each_cluster(bundle_path, shared_data):
         translator.translate(image, "to_c0")
 
 
-def test_a_cluster_no_image_falls_in_gets_the_overall_mean_style(caplog):
+def test_a_cluster_no_image_falls_in_gets_the_overall_mean_style_and_no_exemplars(caplog):
     exporter = TunitExporter()
     model = exporter.build(load_config("tunit_cpu", TINY), None)
     with torch.no_grad():
         model["guide"].disc.bias.copy_(torch.tensor([0.0, 1e3, -1e3]))  # every image lands in cluster 1
     images = np.random.default_rng(0).uniform(-1, 1, (5, 3, 32, 32)).astype(np.float32)
     with caplog.at_level(logging.WARNING):
-        styles = exporter.arrays(model, {"a": [images[:3], images[3:]]})[("cluster_styles", None)]
+        arrays = exporter.arrays(model, {"a": [images[:3], images[3:]]})
+    styles = arrays[("cluster_styles", None)]
     with torch.no_grad():
         mean = model["guide"].style(torch.from_numpy(images)).double().mean(0).numpy()
     assert styles.shape == (K, 16)
     np.testing.assert_allclose(styles, np.repeat(mean[None], K, axis=0), atol=1e-5)
     assert "no training image falls in cluster(s) c0, c2" in caplog.text
+    exemplars = arrays[(EXEMPLARS, None)]
+    assert arrays[(SIZES, None)].tolist() == [0, 5, 0] and not exemplars[[0, 2]].any()  # empty: no exemplars
+    assert exemplars[1, :5].reshape(5, -1).any(axis=1).all() and not exemplars[1, 5].any()  # 5 images, 6 slots

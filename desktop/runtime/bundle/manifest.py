@@ -283,10 +283,13 @@ def _check_roles(r: _Reader, spec: FamilySpec, domains: list[Domain], directions
             role, dom, dirn = key
             raise r.fail(f"missing the fp32 {role} graph (domain={dom}, direction={dirn}) family {spec.name} needs")
     array_roles = spec.required_arrays + spec.optional_arrays
-    allowed_arrays = {(k[0], k[1]) for role in array_roles for k in _role_keys(role, domains, directions)}
+    allowed_arrays = {(k[0], k[1]): role.dtype for role in array_roles for k in _role_keys(role, domains, directions)}
     for a in arrays:
         if (a.role, a.domain) not in allowed_arrays:
             raise r.fail(f"array {a.file}: role {a.role!r} (domain={a.domain}) is not part of family {spec.name}")
+        if a.dtype != allowed_arrays[(a.role, a.domain)]:
+            raise r.fail(f"array {a.file}: dtype {a.dtype!r}, family {spec.name} stores {a.role} as "
+                         f"{allowed_arrays[(a.role, a.domain)]}")
     present = {(a.role, a.domain) for a in arrays}
     for role in spec.required_arrays:
         for key in _role_keys(role, domains, directions):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..bundle import Direction
+from ..clusters import ClusterInfo, read_clusters
 from .base import StyledTranslator
 
 
@@ -11,7 +12,8 @@ class TunitTranslator(StyledTranslator):
     """Translating towards cluster k uses the cluster's mean code or a reference image's code.
 
     The generator takes the image itself, so the reusable "content" is the preprocessed input tensor.
-    There is no style prior: random styles are refused with an explanation.
+    There is no style prior: random styles are refused with an explanation. :attr:`clusters` describes the
+    discovered clusters (sizes and exemplar images where the bundle has them) and :meth:`classify` rates an image.
     """
 
     family = "tunit"
@@ -21,6 +23,7 @@ class TunitTranslator(StyledTranslator):
         self._open("generator")
         self._check_array_shape("cluster_styles", (len(self.bundle.domains), self.style_dim))
         self._cluster_styles = self.bundle.array("cluster_styles")
+        self.clusters: list[ClusterInfo] = read_clusters(self.bundle)
 
     def _warm_up(self) -> None:
         x = self._blank_input()
