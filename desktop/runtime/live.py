@@ -199,6 +199,11 @@ class LivePipeline:
         return self._latest
 
     @property
+    def translator(self) -> Any:
+        """The translator the pipeline runs (the open model or its fast student)."""
+        return self._translator
+
+    @property
     def running(self) -> bool:
         """Whether a thread is still alive (after :meth:`stop`, one blocked in the source or model may be)."""
         return any(t.is_alive() for t in self._threads)

@@ -28,6 +28,7 @@ from desktop.runtime.recorder import VideoRecorder
 
 from .attention_controls import AttentionControls
 from .image_view import CompareView, link_split_slider
+from .live_model import LiveModelChoice
 from .live_outputs import LiveOutputs
 from .session import ModelSession
 from .settings import Settings
@@ -92,6 +93,7 @@ class LiveTab(QWidget):
         for text, kind in FACE_MODES:
             self.face_mode.addItem(text, kind)
         self.style_panel = StylePanel(session, settings)
+        self.model_choice = LiveModelChoice(settings)
         self.attention = AttentionControls(settings)
         self.view = CompareView("Pick a camera or a video file and press Start")
         self.view.set_mode("side")
@@ -118,7 +120,7 @@ class LiveTab(QWidget):
         view_grid.addWidget(QLabel("Face mode"), 2, 0)
         view_grid.addWidget(self.face_mode, 2, 1)
         left = QVBoxLayout()
-        for widget in (source_box, view_box, self.style_panel, self.attention, self.outputs):
+        for widget in (source_box, self.model_choice, view_box, self.style_panel, self.attention, self.outputs):
             left.addWidget(widget)
         left.addWidget(self.message)
         left.addStretch(1)
@@ -142,6 +144,7 @@ class LiveTab(QWidget):
         self.bridge.error.connect(self._pipeline_failed)
         self.bridge.ended.connect(lambda: self.message.setText("the video ended"))
         session.translatorChanged.connect(self._translator_changed)
+        self.model_choice.fast_box.toggled.connect(self._restart)
         session.directionChanged.connect(self._direction_changed)
         self._show_sources(None)
         self._enable()
@@ -214,7 +217,7 @@ class LiveTab(QWidget):
     def start(self) -> bool:
         """Start the pipeline; it opens the source on its own thread, and a source that fails to open
         comes back as a message (the workspace stays usable)."""
-        translator = self.session.translator
+        translator = self.model_choice.for_live()
         if translator is None:
             self.message.setText("open a model first")
         if self.pipeline is not None or translator is None:
@@ -232,7 +235,7 @@ class LiveTab(QWidget):
             face=self.face_mode.currentData(), max_capture_fps=pace,
             on_frame=self._frame_arrived, on_error=self.bridge.error.emit, on_ended=self.bridge.ended.emit)
         self.pipeline.start()
-        self.message.setText("warming up...")
+        self.message.setText(f"warming up... ({self.model_choice.describe()})")
         self.outputs.start_camera()  # a camera that cannot open says why; Live runs anyway
         self._sync_start_button()
         self._enable()
@@ -328,7 +331,14 @@ class LiveTab(QWidget):
     # controls ---------------------------------------------------------------------------------------
     def _translator_changed(self, translator) -> None:
         self.stop()  # closes the virtual camera too
+        self.model_choice.model_changed(translator)
         self.attention.set_available(translator is not None and translator.capabilities.attention_map)
+
+    def _restart(self) -> None:
+        """Live switches model (fast or full) by stopping and starting again."""
+        if self.pipeline is not None:
+            self.stop()
+            self.start()
 
     def _style_changed(self) -> None:
         if self.pipeline is not None and self.session.has_style():

@@ -66,6 +66,13 @@ class Settings:
         else:
             self._q.remove(f"names/{model}/{domain}")
 
+    def live_fast_model(self) -> bool:
+        """Whether Live runs the open model's distilled student on a CPU when it has one (default: yes)."""
+        return self._get("live/fast_model", "true").lower() != "false"
+
+    def set_live_fast_model(self, on: bool) -> None:
+        self._set("live/fast_model", "true" if on else "false")
+
     def provider(self) -> str:
         return self._get("model/provider", "auto")
 
