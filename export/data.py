@@ -79,8 +79,10 @@ class DatasetImages:
         return {d: len(self.files(d, "train")) for d in self.domains}
 
     def batches(self, domain: str, split: str, limit: int, batch: int) -> Iterator[np.ndarray]:
-        """Up to ``limit`` images, ``batch`` at a time, in file order; unreadable files are skipped."""
-        files = self.files(domain, split)[:limit]
+        """Up to ``limit`` images spread evenly over the file list (a pooled, unlabeled folder sorted by name
+        would otherwise give only its first group), ``batch`` at a time, in file order; unreadable files are
+        skipped."""
+        files = spread(self.files(domain, split), limit)
         for start in range(0, len(files), batch):
             chunk = files[start:start + batch]
             try:
@@ -89,5 +91,12 @@ class DatasetImages:
                 continue
 
     def images(self, domain: str, split: str, limit: int) -> np.ndarray:
-        """The first ``limit`` readable images as one array."""
+        """Up to ``limit`` readable images (spread as in :meth:`batches`) as one array."""
         return np.concatenate(list(self.batches(domain, split, limit, limit)))
+
+
+def spread(files: tuple[Path, ...], limit: int) -> tuple[Path, ...]:
+    """``limit`` of ``files`` evenly spaced from the first to the last (all of them when there are no more)."""
+    if len(files) <= limit:
+        return files
+    return tuple(files[int(i)] for i in np.linspace(0, len(files) - 1, max(limit, 0)).round())

@@ -2,6 +2,8 @@
 for the bundle: missing checkpoint, another family's checkpoint, weights that do not fit, parity failure."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from test_export import TINY, tiny_config
@@ -114,3 +116,13 @@ def test_munit_needs_two_domains(tmp_path, shared_data, capsys):
     code, err = export(capsys, "--init-random", "--config", "munit_cpu", *sets, "--data", str(data),
                        "--out", str(out), "--precisions", "fp32")
     assert_nothing_written(out, code, err, "MUNIT needs 2 domains, found 1 (unlabeled layout)")
+
+
+def test_export_images_are_spread_over_a_pooled_folder_not_its_first_files():
+    from export.data import spread
+
+    files = tuple(Path(f"{group}_{i:03d}.jpg") for group in ("cat", "dog", "selfie", "anime") for i in range(100))
+    picked = spread(files, 8)
+    assert len(picked) == 8 == len(set(picked)) and picked[0] == files[0] and picked[-1] == files[-1]
+    assert {p.name.split("_")[0] for p in picked} == {"cat", "dog", "selfie", "anime"}
+    assert spread(files[:5], 8) == files[:5] and spread(files, 0) == ()
