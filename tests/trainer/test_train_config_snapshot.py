@@ -2,7 +2,8 @@
 defaults between the loop and the families must not change what a run trains.
 
 The snapshot was written by the code before the defaults moved (``snapshots/resolved_configs.json``);
-comparing the JSON text also tells ``1`` from ``1.0``.
+comparing the JSON text also tells ``1`` from ``1.0``. The MUNIT entries later gained the example-guided
+switches (``ref_*_w``, ``style_prior_w``: 0.0, off, in every config but ``munit_cpu_ref``) and nothing else.
 """
 from __future__ import annotations
 
