@@ -70,7 +70,7 @@ class _GeneratorPair(nn.Module):
 
     def _cross(self, c_a: torch.Tensor, c_b: torch.Tensor, s_a: torch.Tensor, s_b: torch.Tensor,
                tag: str) -> dict[str, torch.Tensor]:
-        """Both cross-domain translations with the styles ``s_a``, ``s_b`` and their re-encodings, ``tag`` in every key."""
+        """Both cross-domain translations with the styles ``s_a``, ``s_b`` and their re-encodings, keyed by ``tag``."""
         out = {f"x_ba{tag}": self.gen_a.decode(c_b, s_a), f"x_ab{tag}": self.gen_b.decode(c_a, s_b)}
         out[f"c_b{tag}_recon"], out[f"s_a{tag}_recon"] = self.gen_a.encode(out[f"x_ba{tag}"])
         out[f"c_a{tag}_recon"], out[f"s_b{tag}_recon"] = self.gen_b.encode(out[f"x_ab{tag}"])
