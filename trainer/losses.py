@@ -46,3 +46,22 @@ def lsgan_towards(outputs: Outputs, target: float) -> torch.Tensor:
     """Least squares of every logit map in ``outputs`` towards ``target`` (1 real, 0 fake), summed over the maps
     (U-GAT-IT's patch and CAM logits)."""
     return _sum(F.mse_loss(o.float(), torch.full_like(o.float(), target)) for o in outputs)
+
+
+def prior_moment_penalty(codes: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
+    """How far the codes ``codes`` [B, D] (and the ``memory`` [K, D] of earlier ones) are from N(0, I) in their
+    first two moments: the squared norm of their mean plus the squared Frobenius distance of their (unbiased)
+    covariance to the identity. With a single code there is no covariance: only the mean term counts.
+
+    The memory is detached, so only ``codes`` get gradients; they are scaled by (B + K) / B, which makes them an
+    unbiased estimate of the gradient as if every pooled code had been computed in this step (without the scale,
+    a memory of 64 codes and batch 1 would leave the live code 1/65 of the pull)."""
+    pool = codes.float() if memory is None else torch.cat([codes.float(), memory.detach().float()])
+    mean = pool.mean(0)
+    penalty = mean.pow(2).sum()
+    if pool.shape[0] > 1:
+        centred = pool - mean
+        cov = centred.T @ centred / (pool.shape[0] - 1)
+        penalty = penalty + (cov - torch.eye(pool.shape[1], device=pool.device)).pow(2).sum()
+    scale = pool.shape[0] / codes.shape[0]
+    return penalty.detach() + scale * (penalty - penalty.detach())

@@ -58,7 +58,8 @@ class FamilySpec:
 MUNIT_SPEC = FamilySpec(
     name="munit",
     graphs=(RoleSpec("content_encoder", "domain"), RoleSpec("style_encoder", "domain"), RoleSpec("decoder", "domain")),
-    optional_arrays=(RoleSpec("style_mean", "domain"), RoleSpec("style_cov", "domain")),
+    optional_arrays=(RoleSpec("style_mean", "domain"), RoleSpec("style_cov", "domain"),
+                     RoleSpec("style_presets", "domain")),
     frame_graphs=(("content_encoder", "source"), ("decoder", "target")),
 )
 UGATIT_SPEC = FamilySpec(

@@ -18,7 +18,7 @@ from PIL import Image
 from i2i_common.atomic import atomic_path
 
 from .recorder import VideoRecorder
-from .style import ExplicitStyle, RandomStyle, ReferenceStyle, TypicalStyle, interpolate, mix_codes
+from .style import ExplicitStyle, RandomStyle, ReferenceStyle, interpolate, mix_codes
 
 # A handle this close (in canvas units) to an anchor takes that anchor's code exactly.
 SNAP_DISTANCE = 1e-6
@@ -76,9 +76,15 @@ class MixCanvas:
         code = self.translator.style_code(ReferenceStyle(image), self.direction)
         return self.add_code(code, position, label, "reference")
 
-    def add_typical(self, position: tuple[float, float], label: str = "typical") -> Anchor:
-        """An anchor holding the target domain's typical (mean) style."""
-        return self.add_code(self.translator.style_code(TypicalStyle(), self.direction), position, label, "typical")
+    def add_typical(self, position: tuple[float, float], label: str | None = None) -> Anchor:
+        """An anchor holding one of the target domain's typical styles: the first one the canvas does not hold
+        yet (MUNIT's presets in turn, most typical first; round again when every one is on the canvas)."""
+        codes = self.translator.typical_codes(self.direction)
+        held = [a.code for a in self.anchors if a.kind == "typical"]
+        free = [i for i, code in enumerate(codes) if not any(np.array_equal(code, h) for h in held)]
+        index = free[0] if free else len(held) % len(codes)
+        label = label or ("typical" if len(codes) == 1 else f"typical {index + 1}")
+        return self.add_code(codes[index], position, label, "typical")
 
     def add_random(self, seed: int, position: tuple[float, float], label: str | None = None) -> Anchor:
         """An anchor holding a seeded random draw."""

@@ -24,6 +24,10 @@ from ..family_exporter import (
     two_domains,
 )
 from ..onnx_export import ExportError, TensorIO
+from ..style_presets import PRESETS, style_presets
+
+PRESETS_NOTE = {"max": PRESETS, "selection": "k-medoids of the training images' style codes (Mahalanobis distance)",
+                "order": "nearest the domain's mean code first"}
 
 
 def _other(domain: str) -> str:
@@ -96,16 +100,20 @@ class MunitExporter(FamilyExporter):
 
     def arrays(self, model: dict[str, torch.nn.Module], train_images: Mapping[str, Iterable[np.ndarray]]
                ) -> dict[ExportKey, np.ndarray]:
-        """``style_mean`` [D] and ``style_cov`` [D, D] of each domain's training images' style codes."""
+        """``style_mean`` [D] and ``style_cov`` [D, D] of each domain's training images' style codes, and
+        ``style_presets`` [P, D]: P of those codes, the domain's most representative real styles
+        (:func:`export.style_presets.style_presets`, the most typical first)."""
         out: dict[ExportKey, np.ndarray] = {}
         for domain, batches in train_images.items():
             with torch.no_grad():
                 codes = np.concatenate([model[domain].style_encoder(torch.from_numpy(b)).numpy()
-                                        for b in batches]).astype(np.float64)
+                                        for b in batches])
             if len(codes) < 2:
                 raise ExportError(f"need at least 2 training images of domain {domain} for style statistics")
-            out[("style_mean", domain)] = codes.mean(axis=0).astype(np.float32)
-            out[("style_cov", domain)] = np.cov(codes, rowvar=False).astype(np.float32)
+            wide = codes.astype(np.float64)
+            out[("style_mean", domain)] = wide.mean(axis=0).astype(np.float32)
+            out[("style_cov", domain)] = np.cov(wide, rowvar=False).astype(np.float32)
+            out[("style_presets", domain)] = style_presets(codes)
         return out
 
     def image_sizes(self, config: Mapping[str, Any]) -> ImageSizes:
@@ -114,7 +122,8 @@ class MunitExporter(FamilyExporter):
         return ImageSizes(multiple=2 ** int(model_settings(config["model"])["n_downsample"]))
 
     def manifest_fields(self, model: dict[str, torch.nn.Module]) -> dict[str, Any]:
-        return {"style": {"dim": _code_shapes(model["a"])[1], "prior": "normal"}}
+        """The style section; ``presets`` says how the ``style_presets`` arrays were chosen (no image is named)."""
+        return {"style": {"dim": _code_shapes(model["a"])[1], "prior": "normal", "presets": PRESETS_NOTE}}
 
 
 def _code_shapes(gen: torch.nn.Module) -> tuple[int, int]:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from desktop.runtime.bundle import load_bundle
+from desktop.runtime.mixcanvas import MixCanvas
 from desktop.runtime.preprocess import from_tensor, to_tensor
 from desktop.runtime.style import MixStyle, RandomStyle, ReferenceStyle, TypicalStyle, sample_prior
 from desktop.runtime.translators import open_translator
@@ -138,8 +139,33 @@ def test_style_statistics_are_those_of_the_training_images(exported, trained_run
         codes = gens["b"].style_encoder(images).numpy().astype(np.float64)
     np.testing.assert_allclose(bundle.array("style_mean", "b"), codes.mean(0), atol=1e-5)
     np.testing.assert_allclose(bundle.array("style_cov", "b"), np.cov(codes, rowvar=False), atol=1e-5)
-    typical = open_translator(bundle, provider="cpu").style_code(TypicalStyle(), "a2b")
-    np.testing.assert_allclose(typical, codes.mean(0), atol=1e-5)
+
+
+def test_style_presets_are_real_training_codes_and_the_typical_styles(exported, trained_run, shared_data):
+    from trainer.data import find_layout, fixed_images
+
+    bundle = load_bundle(exported)
+    gens = torch_generators(trained_run)
+    images = fixed_images(find_layout(shared_data / "cat2dog").domains[1].train[:16], 16, 36, 32)
+    with torch.no_grad():
+        codes = gens["b"].style_encoder(images).numpy()
+    presets = bundle.array("style_presets", "b")
+    assert presets.shape == (4, bundle.style.dim) and presets.dtype == np.float32
+    gaps = np.abs(presets[:, None, :] - codes[None, :, :]).max(axis=2)  # preset x training image
+    matched = gaps.argmin(axis=1)
+    assert gaps.min(axis=1).max() < 1e-5 and len(set(matched)) == 4  # four different training images' codes
+    inverse = np.linalg.pinv(np.cov(codes.astype(np.float64), rowvar=False))
+    centred = presets - codes.mean(0)
+    distance = np.einsum("pi,ij,pj->p", centred, inverse, centred)
+    assert np.all(np.diff(distance) >= -1e-6)  # the most typical (nearest the mean) first
+    tr = open_translator(bundle, provider="cpu")
+    np.testing.assert_array_equal(tr.style_code(TypicalStyle(), "a2b"), presets[0])
+    np.testing.assert_array_equal(tr.typical_codes("a2b"), presets)
+    canvas = MixCanvas(tr, "a2b")
+    first, second = canvas.add_typical((0, 0)), canvas.add_typical((1, 0))
+    assert (first.label, second.label) == ("typical 1", "typical 2")
+    np.testing.assert_array_equal(np.stack([first.code, second.code]), presets[:2])
+    assert bundle.manifest["style"]["presets"]["max"] == 4
 
 
 def test_fp16_variant_runs_in_the_runtime_close_to_fp32(exported, shared_data):

@@ -4,7 +4,8 @@
 with what depends on the machine taken out: checksums, dates, software versions and the machine, and
 every measured number (parity, PSNR, speed, self-test statistics) replaced by ``"<number>"``.
 Everything else (domains, directions, graph and array entries with their scopes, files, I/O,
-provenance, the config verbatim, which cases were measured) must be identical.
+provenance, the config verbatim, which cases were measured) must be identical. Since issue 15 the manifest
+also lists each domain's ``style_presets`` array and says how presets are chosen (``style.presets``).
 """
 from __future__ import annotations
 

@@ -11,11 +11,12 @@ import torch
 from resume_support import assert_resumes_exactly
 
 from trainer.checkpoint import load_checkpoint
+from trainer.code_queue import KeyQueue
 from trainer.config import load_config
 from trainer.data import find_layout, load_rgb
 from trainer.data.augment import second_view
 from trainer.data.views import TwoViewTransform, pooled
-from trainer.families.tunit_losses import KeyQueue, contrastive_loss, iic_loss
+from trainer.families.tunit_losses import contrastive_loss, iic_loss
 from trainer.loop import train
 from trainer.metrics import read_metrics
 

@@ -25,6 +25,7 @@ from torch import nn
 
 from i2i_common.datasets import DatasetLayout
 
+from ..code_queue import KeyQueue
 from ..config_error import ConfigError
 from ..data import StreamPosition, TrainingData
 from ..data.views import two_view_data
@@ -32,7 +33,7 @@ from ..distill.tunit import TunitDistill
 from ..ema import Ema
 from ..models.tunit import MODEL_DEFAULTS, build_discriminator, build_generator, build_guiding_network
 from .base import Placement, TrainingFamily
-from .tunit_losses import KeyQueue, contrastive_loss, hinge_fake, hinge_real, iic_loss, r1_penalty
+from .tunit_losses import contrastive_loss, hinge_fake, hinge_real, iic_loss, r1_penalty
 
 # the networks' defaults with the widths written out (a resolved config is written back as TOML, which has no
 # null): 64, the official width below 256 px; a config at 256 px or more sets ngf = ndf = 32 (the official rule)

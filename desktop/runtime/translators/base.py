@@ -189,7 +189,8 @@ class Translator:
 class StyledTranslator(Translator):
     """Families whose output depends on (content, style code): the input is encoded once and decoded
     with as many styles as wanted. Subclasses supply the graph calls (``_content``, ``_generate``,
-    ``_reference_code``) and the style codes the family knows (``_random_code``, ``_typical_code``)."""
+    ``_reference_code``) and the style codes the family knows (``_random_code``, ``_typical_code``, and
+    ``_typical_codes`` where it has several typical styles)."""
 
     @property
     def style_dim(self) -> int:
@@ -254,6 +255,11 @@ class StyledTranslator(Translator):
             raise TypeError(f"not a style source: {source!r}")
         return self._checked_code(handlers[type(source)](source))
 
+    def typical_codes(self, direction: str) -> np.ndarray:
+        """The target's typical styles, float32 ``[P, D]``, the most typical first (:class:`TypicalStyle`'s code):
+        MUNIT's style presets (one code for bundles without them), TUNIT's cluster style."""
+        return np.stack([self._checked_code(c) for c in self._typical_codes(self.bundle.direction(direction))])
+
     def _checked_code(self, code: np.ndarray) -> np.ndarray:
         code = np.asarray(code, np.float32).reshape(-1)
         if code.shape != (self.style_dim,):
@@ -276,3 +282,6 @@ class StyledTranslator(Translator):
 
     def _typical_code(self, direction: Direction) -> np.ndarray:
         raise NotImplementedError
+
+    def _typical_codes(self, direction: Direction) -> np.ndarray:
+        return self._typical_code(direction)[None]
