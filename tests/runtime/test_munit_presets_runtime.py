@@ -61,7 +61,6 @@ def test_presets_are_the_typical_styles_in_order(tiny_bundles, tmp_path):
     (np.zeros((2, 3), np.float32), r"is \[2, 3\], the graphs need \[P, 4\]"),
     (np.zeros((0, 4), np.float32), r"is \[0, 4\]"),
     (np.zeros(4, np.float32), r"is \[4\]"),
-    (np.ones((1, 4), np.int32), "holds int32 values, not floating-point codes"),
 ])
 def test_a_bad_presets_array_refuses_the_bundle(tiny_bundles, tmp_path, presets, message):
     bundle = load_bundle(with_presets(tiny_bundles["munit"], tmp_path / "bad", presets))
@@ -69,9 +68,15 @@ def test_a_bad_presets_array_refuses_the_bundle(tiny_bundles, tmp_path, presets,
         open_translator(bundle, provider="cpu")
 
 
+def test_presets_of_another_dtype_are_refused_when_the_bundle_is_read(tiny_bundles, tmp_path):
+    with pytest.raises(BundleError, match="b_style_presets.npy: dtype 'int32', family munit stores style_presets "
+                                          "as float32"):
+        load_bundle(with_presets(tiny_bundles["munit"], tmp_path / "bad", np.ones((1, 4), np.int32)))
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_presets_that_are_not_finite_refuse_the_bundle(tiny_bundles, tmp_path, bad):
-    presets = np.array([[0.0, bad, 0.0, 0.0]], np.float64)
+    presets = np.array([[0.0, bad, 0.0, 0.0]], np.float32)
     bundle = load_bundle(with_presets(tiny_bundles["munit"], tmp_path / "bad", presets))
     with pytest.raises(BundleError, match="array b_style_presets.npy holds NaN or infinite values"):
         open_translator(bundle, provider="cpu")

@@ -3,8 +3,9 @@ defaults between the loop and the families must not change what a run trains.
 
 The snapshot was written by the code before the defaults moved (``snapshots/resolved_configs.json``);
 comparing the JSON text also tells ``1`` from ``1.0``. A new setting whose default keeps what runs trained
-(``model.style_enc_dim = 0``: MUNIT's style encoder as wide as ``dim``) and a new shipped config are added to it. The MUNIT entries also gained
-the example-guided switches (``ref_*_w``, ``style_prior_w``: 0.0, off, in every config but ``munit_cpu_ref``).
+(``model.style_enc_dim = 0``: MUNIT's style encoder as wide as ``dim``) and new shipped configs are added to
+it. The MUNIT entries also gained the example-guided switches (``ref_*_w``, ``style_prior_w``: 0.0, off, in every
+config but ``munit_cpu_ref``).
 """
 from __future__ import annotations
 

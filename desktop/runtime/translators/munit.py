@@ -28,15 +28,13 @@ class MunitTranslator(StyledTranslator):
                 self._presets[domain.id] = self._checked_presets(domain.id)
 
     def _checked_presets(self, domain: str) -> np.ndarray:
-        """The ``style_presets`` array of ``domain``: floating-point codes [P, D] with P >= 1 (that every stored
-        value is finite was checked before the graphs were opened: ``check_contents``)."""
+        """The ``style_presets`` array of ``domain``: codes [P, D] with P >= 1 (its dtype, float32, was checked
+        when the manifest was read, and that every value is finite before the graphs were opened)."""
         presets = self.bundle.array("style_presets", domain)
         where = f"{self.bundle.source}: array style_presets of domain {domain}"
         if presets.ndim != 2 or presets.shape[0] < 1 or presets.shape[1] != self.style_dim:
             raise BundleError(f"{where} is {list(presets.shape)}, the graphs need [P, {self.style_dim}] with P >= 1")
-        if not np.issubdtype(presets.dtype, np.floating):
-            raise BundleError(f"{where} holds {presets.dtype} values, not floating-point codes")
-        return presets.astype(np.float32)
+        return presets
 
     def _warm_up(self) -> None:
         x = self._blank_input()
