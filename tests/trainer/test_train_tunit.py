@@ -10,6 +10,7 @@ import pytest
 import torch
 from resume_support import assert_resumes_exactly
 
+from i2i_common.datasets import DatasetError
 from trainer.checkpoint import load_checkpoint
 from trainer.code_queue import KeyQueue
 from trainer.config import load_config
@@ -65,6 +66,24 @@ def test_second_view_is_deterministic_for_a_seed_and_keeps_the_shape(tiny_cat2do
     assert first.shape == image.shape and first.min() >= -1 and first.max() <= 1
     assert torch.equal(first, again) and not torch.equal(first, other)
     assert not torch.equal(first, image)
+
+
+def test_grey_views_are_an_opt_in_that_leaves_the_official_views_unchanged(tiny_cat2dog):
+    image = TwoViewTransform(48).eval(load_rgb(sorted(tiny_cat2dog.glob("trainA/*.jpg"))[0]))
+    official = second_view(image, np.random.default_rng([1, 0, 7]))
+    assert torch.equal(second_view(image, np.random.default_rng([1, 0, 7]), grayscale=0.0), official)
+    grey = second_view(image, np.random.default_rng([1, 0, 7]), grayscale=1.0)
+    assert torch.allclose(grey[0], grey[1]) and torch.allclose(grey[1], grey[2])
+    assert not torch.allclose(official[0], official[1])  # a colour photo: the official view keeps its colours
+    views = TwoViewTransform(48, grayscale=1.0).train(load_rgb(sorted(tiny_cat2dog.glob("trainA/*.jpg"))[0]),
+                                                      np.random.default_rng(3))
+    assert not torch.allclose(views[0][0], views[0][1]) and torch.allclose(views[1][0], views[1][1])
+
+
+def test_a_grey_share_outside_0_to_1_is_refused(tiny_cat2dog, tmp_path):
+    with pytest.raises(DatasetError, match="data.view_grayscale must be between 0 and 1, not 1.5"):
+        train(load_config("tunit_cpu", [*TINY_TUNIT, "data.view_grayscale=1.5"]), tiny_cat2dog, tmp_path / "run",
+              device="cpu", progress=False)
 
 
 def test_a_labelled_layout_is_pooled(tiny_cat2dog):

@@ -76,12 +76,16 @@ def colour_jitter(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     return x
 
 
-def second_view(image: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+def second_view(image: torch.Tensor, rng: np.random.Generator, grayscale: float = 0.0) -> torch.Tensor:
     """TUNIT's augmented view of ``image`` ([3, H, W] in [-1, 1], same shape out): affine + resized crop,
-    colour jitter, horizontal flip with p=0.5; every random number drawn from ``rng``."""
+    colour jitter, then (not official) grey with probability ``grayscale``, horizontal flip with p=0.5; every
+    random number drawn from ``rng`` (none for the grey step when ``grayscale`` is 0, so official views are
+    unchanged)."""
     grid = _sampling_grid(rng, image.shape[1], image.shape[2])
     x = F.grid_sample((image[None] + 1) / 2, grid, mode="bilinear", padding_mode="zeros", align_corners=True)[0]
     x = colour_jitter(x, rng)
+    if grayscale > 0 and rng.random() < grayscale:
+        x = _grey(x).expand_as(x)
     if rng.random() < 0.5:
         x = x.flip(2)
     return x * 2 - 1

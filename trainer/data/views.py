@@ -27,10 +27,12 @@ from .unpaired import UnpairedDataset
 @dataclass(frozen=True)
 class TwoViewTransform:
     """The whole image squeezed to ``size`` x ``size`` (the official Resize); for training the image flipped with
-    p=0.5 and its second view, stacked [2, 3, size, size]. Picklable, for DataLoader workers."""
+    p=0.5 and its second view (grey with probability ``grayscale``), stacked [2, 3, size, size]. Picklable, for
+    DataLoader workers."""
 
     size: int
     flip: bool = True
+    grayscale: float = 0.0
 
     def eval(self, image: np.ndarray) -> torch.Tensor:
         """The image resized to ``size`` x ``size``, [3, size, size] in [-1, 1]."""
@@ -42,7 +44,7 @@ class TwoViewTransform:
         """[first view, second view], the first flipped with p=0.5, the second from the unflipped image."""
         x = self.eval(image)
         first = x.flip(2) if self.flip and rng.random() < 0.5 else x
-        return torch.stack([first, second_view(x, rng)])
+        return torch.stack([first, second_view(x, rng, self.grayscale)])
 
 
 class TwoViewDataset(UnpairedDataset):
@@ -72,7 +74,10 @@ def two_view_data(layout: DatasetLayout, config: Mapping[str, Any], position: St
     if data_cfg["cache"]:
         raise DatasetError("data.cache is not available for the two-view recipe (tunit): set data.cache = false")
     domain = pooled(layout)
-    transform = TwoViewTransform(int(data_cfg["size"]), bool(data_cfg["flip"]))
+    grayscale = float(data_cfg["view_grayscale"])
+    if not 0 <= grayscale <= 1:
+        raise DatasetError(f"data.view_grayscale must be between 0 and 1, not {grayscale}")
+    transform = TwoViewTransform(int(data_cfg["size"]), bool(data_cfg["flip"]), grayscale)
     dataset = TwoViewDataset([domain], transform, position.seed)
     fixed = [first_readable(domain.test, int(config["train"]["sample_rows"]), transform.eval)]
     record = {"dataset": layout.name, "layout": layout.kind, "images": {"all": len(domain.train)},

@@ -41,7 +41,8 @@ FAMILY_MODEL_DEFAULTS = {**MODEL_DEFAULTS, "ngf": 64, "ndf": 64}
 LOSS_DEFAULTS = {"adv_w": 1.0, "rec_w": 0.1, "style_w": 0.01, "r1_w": 10.0, "iic_w": 5.0, "joint_guide_w": 0.1,
                  "temperature": 0.07}
 # the official Resize((128, 128)): the whole image squeezed to the training side
-DATA_DEFAULTS = {"load_size": 128, "size": 128}
+# view_grayscale: the share of second views also turned grey (0 = the official views; see docs/training.md)
+DATA_DEFAULTS = {"load_size": 128, "size": 128, "view_grayscale": 0.0}
 # 200 "epochs" of 1000 iterations, the first 65 for the guiding network alone; the guiding network's Adam has
 # torch's default betas and weight decay 1e-3 (G and D: RMSprop, train.lr and train.weight_decay)
 TRAIN_DEFAULTS = {"iterations": 200_000, "warmup_iterations": 65_000, "batch_size": 32, "beta1": 0.9,
