@@ -14,6 +14,7 @@ from desktop.runtime.preprocess import from_tensor, to_tensor
 from desktop.runtime.style import MixStyle, RandomStyle, ReferenceStyle, TypicalStyle, sample_prior
 from desktop.runtime.translators import open_translator
 from export.cli import main as export_main
+from export.data import spread
 from i2i_common.images import read_image
 from trainer.config import load_config
 from trainer.loop import train
@@ -134,7 +135,7 @@ def test_style_statistics_are_those_of_the_training_images(exported, trained_run
     bundle = load_bundle(exported)
     gens = torch_generators(trained_run)
     layout = find_layout(shared_data / "cat2dog")
-    images = fixed_images(layout.domains[1].train[:16], 16, 36, 32)
+    images = fixed_images(spread(layout.domains[1].train, 16), 16, 36, 32)  # the files export uses
     with torch.no_grad():
         codes = gens["b"].style_encoder(images).numpy().astype(np.float64)
     np.testing.assert_allclose(bundle.array("style_mean", "b"), codes.mean(0), atol=1e-5)
@@ -146,7 +147,7 @@ def test_style_presets_are_real_training_codes_and_the_typical_styles(exported, 
 
     bundle = load_bundle(exported)
     gens = torch_generators(trained_run)
-    images = fixed_images(find_layout(shared_data / "cat2dog").domains[1].train[:16], 16, 36, 32)
+    images = fixed_images(spread(find_layout(shared_data / "cat2dog").domains[1].train, 16), 16, 36, 32)
     with torch.no_grad():
         codes = gens["b"].style_encoder(images).numpy()
     presets = bundle.array("style_presets", "b")
