@@ -16,7 +16,7 @@ CPU = "cpu"
 
 class LiveModelChoice(QWidget):
     """A "Fast model" check box (shown only when the open model has a student and runs on the CPU) and a line
-    saying which model Live runs. :meth:`for_live` gives the translator Live should use."""
+    saying which model Live runs. :meth:`for_live` gives the translator Live should use for the open one."""
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,14 +48,17 @@ class LiveModelChoice(QWidget):
                                    self._student_opened, self._student_failed, latest_only="student")
         self._show()
 
-    def for_live(self):
-        """The translator Live should run: the student when there is one and the box is ticked, else the
-        open model."""
-        return self.student if self.student is not None and self.fast_box.isChecked() else self.teacher
+    def for_live(self, translator):
+        """The translator Live should run instead of the open model's ``translator``: its student when one is
+        open and the box is ticked, else ``translator`` itself."""
+        student = self.student
+        if translator is None or student is None or not self.fast_box.isChecked():
+            return translator
+        return student if student.bundle.student_of == translator.bundle.name else translator
 
     def describe(self) -> str:
-        """What Live runs, for the tab's message line."""
-        chosen = self.for_live()
+        """Which model Live runs, for the note under the box."""
+        chosen = self.for_live(self.teacher)
         if chosen is None:
             return ""
         title = chosen.bundle.title or chosen.bundle.name

@@ -217,7 +217,7 @@ class LiveTab(QWidget):
     def start(self) -> bool:
         """Start the pipeline; it opens the source on its own thread, and a source that fails to open
         comes back as a message (the workspace stays usable)."""
-        translator = self.model_choice.for_live()
+        translator = self.model_choice.for_live(self.session.translator)
         if translator is None:
             self.message.setText("open a model first")
         if self.pipeline is not None or translator is None:
@@ -235,7 +235,7 @@ class LiveTab(QWidget):
             face=self.face_mode.currentData(), max_capture_fps=pace,
             on_frame=self._frame_arrived, on_error=self.bridge.error.emit, on_ended=self.bridge.ended.emit)
         self.pipeline.start()
-        self.message.setText(f"warming up... ({self.model_choice.describe()})")
+        self.message.setText("warming up...")
         self.outputs.start_camera()  # a camera that cannot open says why; Live runs anyway
         self._sync_start_button()
         self._enable()

@@ -32,7 +32,7 @@ def test_live_runs_the_student_on_cpu_and_switches_back_to_the_full_model(qtbot,
 
     tab.set_video(write_video(tmp_path / "clip.mp4", frames=300))
     assert tab.start()
-    assert tab.pipeline.translator is choice.student and "fast model" in tab.message.text()
+    assert tab.pipeline.translator is choice.student and choice.note.text().startswith("fast model: ")
     qtbot.waitUntil(lambda: tab.frames_shown >= 2, timeout=20000)
 
     choice.fast_box.setChecked(False)  # back to the full model: Live restarts on it
@@ -45,7 +45,8 @@ def test_live_runs_the_student_on_cpu_and_switches_back_to_the_full_model(qtbot,
     combo = window.bar.model_combo
     combo.setCurrentIndex(combo.findData("tiny-ugatit"))  # no student: the box hides, the full model runs
     qtbot.waitUntil(lambda: window.session.translator.bundle.name == "tiny-ugatit", timeout=20000)
-    assert choice.fast_box.isHidden() and choice.student is None and choice.for_live() is window.session.translator
+    assert choice.fast_box.isHidden() and choice.student is None
+    assert choice.for_live(window.session.translator) is window.session.translator
 
 
 def test_a_student_of_another_model_is_not_picked(qtbot, tmp_path, tiny_bundles):
@@ -55,4 +56,4 @@ def test_a_student_of_another_model_is_not_picked(qtbot, tmp_path, tiny_bundles)
     choice = window.live.model_choice
     choice.runner.wait()
     assert choice.student is None and choice.fast_box.isHidden()
-    assert choice.for_live() is window.session.translator
+    assert choice.for_live(window.session.translator) is window.session.translator
