@@ -57,9 +57,9 @@ class LiveModelChoice(QWidget):
         return student if student.bundle.student_of == translator.bundle.name else translator
 
     def describe(self) -> str:
-        """Which model Live runs, for the note under the box."""
+        """Which model Live runs, for the note under the box (nothing when the open model has no student)."""
         chosen = self.for_live(self.teacher)
-        if chosen is None:
+        if chosen is None or self.student is None:
             return ""
         title = chosen.bundle.title or chosen.bundle.name
         return f"fast model: {title} (student of {self.teacher.bundle.name})" if chosen is self.student \
@@ -81,3 +81,4 @@ class LiveModelChoice(QWidget):
     def _show(self, problem: str = "") -> None:
         self.fast_box.setVisible(self.student is not None)
         self.note.setText(problem or self.describe())
+        self.setVisible(self.student is not None or bool(problem))  # no gap in the tab without a student

@@ -45,7 +45,7 @@ def test_live_runs_the_student_on_cpu_and_switches_back_to_the_full_model(qtbot,
     combo = window.bar.model_combo
     combo.setCurrentIndex(combo.findData("tiny-ugatit"))  # no student: the box hides, the full model runs
     qtbot.waitUntil(lambda: window.session.translator.bundle.name == "tiny-ugatit", timeout=20000)
-    assert choice.fast_box.isHidden() and choice.student is None
+    assert choice.fast_box.isHidden() and choice.student is None and choice.note.text() == ""
     assert choice.for_live(window.session.translator) is window.session.translator
 
 
@@ -55,5 +55,5 @@ def test_a_student_of_another_model_is_not_picked(qtbot, tmp_path, tiny_bundles)
     window = open_window(qtbot, make_settings(tmp_path, model="tiny-munit"))
     choice = window.live.model_choice
     choice.runner.wait()
-    assert choice.student is None and choice.fast_box.isHidden()
+    assert choice.student is None and choice.fast_box.isHidden() and choice.note.text() == ""
     assert choice.for_live(window.session.translator) is window.session.translator
