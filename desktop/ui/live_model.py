@@ -37,15 +37,14 @@ class LiveModelChoice(QWidget):
         self._show()
 
     def model_changed(self, translator) -> None:
-        """The window opened ``translator``: look for its student when it runs on the CPU, open it in the
-        background."""
+        """The window opened ``translator``: when it runs on the CPU, look for its student and open it, both in
+        the background (the library scan stays off the UI thread)."""
         self.teacher, self.student = translator, None
         if translator is not None and translator.provider_info.active == CPU:
-            found = student_for(translator.bundle.name, find_bundles().bundles)
-            if found is not None:
-                provider, precision = translator.provider_info.requested, translator.requested_precision
-                self.runner.submit(lambda: open_translator(found, provider=provider, precision=precision),
-                                   self._student_opened, self._student_failed, latest_only="student")
+            name, provider = translator.bundle.name, translator.provider_info.requested
+            precision = translator.requested_precision
+            self.runner.submit(lambda: _open_student(name, provider, precision), self._student_opened,
+                               self._student_failed, latest_only="student")
         self._show()
 
     def for_live(self, translator):
@@ -66,7 +65,8 @@ class LiveModelChoice(QWidget):
             else f"full model: {title}"
 
     def _student_opened(self, student) -> None:
-        if self.teacher is not None and student.bundle.student_of == self.teacher.bundle.name:
+        teacher = self.teacher
+        if student is not None and teacher is not None and student.bundle.student_of == teacher.bundle.name:
             self.student = student
         self._show()
 
@@ -82,3 +82,9 @@ class LiveModelChoice(QWidget):
         self.fast_box.setVisible(self.student is not None)
         self.note.setText(problem or self.describe())
         self.setVisible(self.student is not None or bool(problem))  # no gap in the tab without a student
+
+
+def _open_student(teacher: str, provider: str, precision: str):
+    """The translator of the installed student of the model named ``teacher``, or None when it has none."""
+    found = student_for(teacher, find_bundles().bundles)
+    return None if found is None else open_translator(found, provider=provider, precision=precision)
