@@ -57,3 +57,17 @@ def test_a_student_of_another_model_is_not_picked(qtbot, tmp_path, tiny_bundles)
     choice.runner.wait()
     assert choice.student is None and choice.fast_box.isHidden() and choice.note.text() == ""
     assert choice.for_live(window.session.translator) is window.session.translator
+
+
+def test_a_damaged_student_is_not_offered_and_live_runs_the_full_model(qtbot, tmp_path, tiny_bundles):
+    install_models(tiny_bundles, families=("munit",))
+    _install_student(tiny_bundles)
+    graph = sorted((user_models_dir() / "tiny-munit-fast").glob("*.onnx"))[0]
+    graph.write_bytes(b"not an onnx graph")  # a damaged student; the teacher is untouched
+    window = open_window(qtbot, make_settings(tmp_path, model="tiny-munit"))
+    choice = window.live.model_choice
+    choice.runner.wait()
+    qtbot.wait(50)  # the background result is delivered on the UI thread
+    assert choice.student is None and choice.fast_box.isHidden() and choice.note.text() == ""
+    assert choice.for_live(window.session.translator) is window.session.translator
+    assert graph.read_bytes() == b"not an onnx graph"  # the library leaves the broken bundle as it is
