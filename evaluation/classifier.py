@@ -251,12 +251,18 @@ def _augment(images: np.ndarray, size: int, rng: np.random.Generator, config: Cl
     crop = images[:, top:top + size, left:left + size]
     if rng.random() < 0.5:
         crop = crop[:, :, ::-1]
-    crop = [_blur(image, rng.uniform(1.0, config.max_blur)) if rng.random() < config.blur_probability else image
-            for image in crop]
-    return to_input(crop, size)
+    return to_input(training_blur(crop, config, rng), size)
 
 
-def _blur(image: np.ndarray, factor: float) -> np.ndarray:
+def training_blur(images: Sequence[np.ndarray], config: ClassifierConfig, rng: np.random.Generator
+                  ) -> list[np.ndarray]:
+    """``images`` with each blurred (:func:`blur`, factor up to ``max_blur``) with ``blur_probability``, as the
+    classifier's training images are: the judge's real images get the same treatment."""
+    return [blur(image, rng.uniform(1.0, config.max_blur)) if rng.random() < config.blur_probability else image
+            for image in images]
+
+
+def blur(image: np.ndarray, factor: float) -> np.ndarray:
     """Downscale by ``factor`` (area) and upscale back (bilinear): the softness of a low-resolution photo."""
     size = image.shape[0]
     small = max(2, round(size / factor))

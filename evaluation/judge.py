@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from evaluation.classifier import TRAIN_SPLITS, TrainedClassifier, _blur
+from evaluation.classifier import TRAIN_SPLITS, TrainedClassifier, training_blur
 from evaluation.data import DomainFolders, EvalDataError, load_stack
 from evaluation.nodomain import no_domain_images
 from i2i_common.atomic import write_bytes
@@ -120,8 +120,7 @@ def train_head(classifier: TrainedClassifier, data: DomainFolders,
     if min(len(s) for s in stacks) == 0:
         raise EvalDataError(f"{data.root}: no readable training images in trainA or trainB")
     real = np.concatenate(stacks)
-    real = np.stack([_blur(im, rng.uniform(1.0, cls.max_blur)) if rng.random() < cls.blur_probability else im
-                     for im in real])
+    real = np.stack(training_blur(real, cls, rng))
     fake = no_domain_images(*stacks, count=max(2, round(config.no_domain_per_real * len(real))), rng=rng,
                             blur=config.no_domain_blur)
     x = np.concatenate([classifier.embed(real)[0], classifier.embed(fake)[0]]).astype(np.float64)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evaluation.classifier import _blur
+from evaluation.classifier import blur as soften
 
 KINDS = ("blur", "average", "noise", "flat")
 
@@ -20,7 +20,7 @@ def no_domain_images(a: np.ndarray, b: np.ndarray, count: int, rng: np.random.Ge
     the kinds of :data:`KINDS` in turn; ``blur`` is the range of downscale factors of the blurred kind."""
     if len(a) == 0 or len(b) == 0:
         raise ValueError("no-domain images need images of both domains")
-    makers = {"blur": lambda: _blur(_pick(a, b, rng), rng.uniform(*blur)),
+    makers = {"blur": lambda: soften(_pick(a, b, rng), rng.uniform(*blur)),
               "average": lambda: _average(a[rng.integers(len(a))], b[rng.integers(len(b))], rng),
               "noise": lambda: _noise(_pick(a, b, rng), rng),
               "flat": lambda: _gradient(a.shape[1], rng)}
@@ -41,7 +41,7 @@ def _noise(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Strong Gaussian noise over ``image``, or colour noise alone blurred into blobs."""
     if rng.random() < 0.5:
         return np.clip(image + rng.normal(0.0, rng.uniform(50.0, 100.0), image.shape), 0, 255).astype(np.uint8)
-    return _blur(rng.integers(0, 256, image.shape, dtype=np.uint8), rng.uniform(1.0, 8.0))
+    return soften(rng.integers(0, 256, image.shape, dtype=np.uint8), rng.uniform(1.0, 8.0))
 
 
 def _gradient(size: int, rng: np.random.Generator) -> np.ndarray:
