@@ -13,7 +13,6 @@ from torch.nn.parallel import DistributedDataParallel
 from i2i_common.datasets import DatasetLayout
 
 from ..data.stream import StreamPosition, TrainingData
-from ..distill.hook import DistillHook
 from ..precision import Precision
 
 
@@ -76,8 +75,9 @@ class TrainingFamily(ABC):
     # logged values shown on the progress bar, and the loss-curve panels (title -> logged values)
     progress_keys: tuple[str, ...] = ()
     plot_panels: Mapping[str, Sequence[str]] = {}
-    # what distilling a teacher of this family into a smaller student needs (trainer/distill); None: cannot
-    distill: type[DistillHook] | None = None
+    # what distilling a teacher of this family into a smaller student needs: a trainer.distill.hook.DistillHook
+    # subclass (not imported here: the hook module builds on this one); None: the family cannot be distilled
+    distill: type | None = None
 
     @classmethod
     @abstractmethod
