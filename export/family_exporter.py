@@ -134,6 +134,10 @@ class FamilyExporter(ABC):
         """Build the generators from ``config`` and load ``weights`` (None: keep the random init)."""
 
     @abstractmethod
+    def checkpoint_modules(self, model: Any) -> dict[str, torch.nn.Module]:
+        """The modules :meth:`build` loads, by their checkpoint key (the inverse of ``build``'s ``weights``)."""
+
+    @abstractmethod
     def graphs(self, model: Any) -> list[ExportGraph]:
         """The graphs to export, fp32, in bundle order."""
 

@@ -54,6 +54,9 @@ class MunitExporter(FamilyExporter):
             gens[domain] = gen.eval()
         return gens
 
+    def checkpoint_modules(self, model: dict[str, torch.nn.Module]) -> dict[str, torch.nn.Module]:
+        return {f"gen_{domain}": gen for domain, gen in model.items()}
+
     def graphs(self, model: dict[str, torch.nn.Module]) -> list[ExportGraph]:
         channels, style_dim = _code_shapes(model["a"])
         content = TensorIO("content", ("batch", channels, "h4", "w4"))

@@ -62,6 +62,9 @@ class TunitExporter(FamilyExporter):
             module.eval()
         return model
 
+    def checkpoint_modules(self, model: dict[str, nn.Module]) -> dict[str, nn.Module]:
+        return dict(model)
+
     def graphs(self, model: dict[str, nn.Module]) -> list[ExportGraph]:
         style = TensorIO("style", ("batch", _style_dim(model)))
         logits = TensorIO("logits", ("batch", _clusters(model)))

@@ -66,6 +66,9 @@ class UgatitExporter(FamilyExporter):
             model[direction] = AttentionGenerator(gen).eval()
         return model
 
+    def checkpoint_modules(self, model: dict[str, AttentionGenerator]) -> dict[str, torch.nn.Module]:
+        return {f"gen_{direction}": wrapper.generator for direction, wrapper in model.items()}
+
     def graphs(self, model: dict[str, AttentionGenerator]) -> list[ExportGraph]:
         gen = model["a2b"].generator
         sizes = _sizes(gen.light, gen.img_size)

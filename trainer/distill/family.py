@@ -4,7 +4,8 @@
 Per iteration the family's hook gives pairs of (student output, teacher output) for the batch; the student's
 discriminators take a step on the teacher-free adversarial loss (real images against the student's outputs),
 then the student's generators on ``l1_w`` x L1 to the teacher's outputs + ``perceptual_w`` x L1 between the
-teacher's feature maps of both + ``adv_w`` x the adversarial loss. Checkpoints are ordinary ones of the student's
+teacher's feature maps of both + ``adv_w`` x the adversarial loss; a zero ``perceptual_w`` skips the feature maps
+(the teacher's network run forward and backward on every output). Checkpoints are ordinary ones of the student's
 family (its models, optimizers and schedulers), so a student resumes, travels and exports like any run.
 """
 from __future__ import annotations
@@ -113,7 +114,7 @@ class DistillFamily(TrainingFamily):
             dis.requires_grad_(False)
         with precision.autocast():
             terms = {"l1": torch.stack([F.l1_loss(p.student.float(), p.teacher.float()) for p in pairs]).mean(),
-                     "perceptual": self._perceptual(pairs),
+                     "perceptual": self._perceptual(pairs) if w["perceptual_w"] else torch.zeros(()),
                      "gen_adv": torch.stack([hook.adversarial_loss(p) for p in pairs]).mean()}
             total = w["l1_w"] * terms["l1"] + w["perceptual_w"] * terms["perceptual"] + w["adv_w"] * terms["gen_adv"]
         precision.step("gen", total, gen_opt)
