@@ -1,8 +1,11 @@
 """A distilled student against its teacher at 256 px through the runtime: frames per second of a translation
 with a fixed style (what Live runs per frame: for MUNIT the content encoder and the decoder), fp32 and int8 where
-a bundle has them, next to the GMACs of one frame counted from its graphs (export/macs.py).
+a bundle has them, next to the GMACs of one frame counted from its graphs (export/macs.py); with --quality, also
+what ``i2i-eval`` measures of both on that dataset's test folders (target-domain rate per style mode and KID, per
+direction), so speed and quality come from one run.
 
     python benchmarks/student.py --student runs/student.i2i [--teacher cat2dog-munit] [--size 256] [--seconds 5]
+    python benchmarks/student.py --student cat2dog-munit-fast --quality ../shared/data/cat2dog
 
 Without --teacher the student's ``student_of`` names it (a shipped or installed model, or give a path); without
 --student the teacher's student is looked up among the installed models (``student_for``). Prints a table and
@@ -76,6 +79,27 @@ def measure(bundle: Bundle, role: str, direction: str, images: list[np.ndarray],
     return rows
 
 
+def quality(bundle: Bundle, data: Path, out: Path) -> dict[str, dict]:
+    """Per direction id: i2i-eval's target-domain rate of each style mode and the headline KID (x100) of ``bundle``
+    on ``data``'s test folders (its report, grid included, goes to ``out``)."""
+    from evaluation.cli import build_parser, run
+
+    results = run(build_parser().parse_args(["--bundle", str(bundle.source), "--data", str(data), "--out", str(out)]))
+    return {d["direction"]: {"kid_x100": d["classifier_kid_x100"],
+                             "target_rate": {mode: f["target_rate"] for mode, f in d["modes"].items()}}
+            for d in results["directions"]}
+
+
+def print_quality(figures: dict[str, dict[str, dict]]) -> None:
+    """The quality table: one row per (role, direction), a column per style mode, then KID."""
+    modes = list(next(iter(next(iter(figures.values())).values()))["target_rate"])
+    print(f"{'role':<8} {'direction':<9} " + " ".join(f"{m:>9}" for m in modes) + f" {'KID x100':>9}")
+    for role, directions in figures.items():
+        for direction, f in directions.items():
+            rates = " ".join(f"{f['target_rate'].get(m, float('nan')):>9.2f}" for m in modes)
+            print(f"{role:<8} {direction:<9} {rates} {f['kid_x100']:>9.1f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--student", help="the student bundle (path or installed name)")
@@ -85,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="how long each rate is measured")
     parser.add_argument("--frames", type=int, default=30, help="distinct frames cycled through")
     parser.add_argument("--data", type=Path, default=DATA, help="a folder of .jpg images (default cat2dog testA)")
+    parser.add_argument("--quality", type=Path, metavar="DATASET",
+                        help="also run i2i-eval on both with this dataset's test folders (trainA/testA layout)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "student.json")
     args = parser.parse_args(argv)
 
@@ -108,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     report = {"teacher": teacher.name, "student": student.name, "student_of": student.student_of,
               "direction": direction, "size": args.size, "frames": len(images), "seconds": args.seconds,
               "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": hardware(), "rows": rows}
+    if args.quality is not None:
+        evals = args.out.parent / "student_eval"
+        report["quality"] = {role: quality(bundle, args.quality, evals / role)
+                             for role, bundle in (("teacher", teacher), ("student", student))}
+        print(f"\ni2i-eval on {args.quality} (reports in {evals})")
+        print_quality(report["quality"])
     write_bytes(args.out, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
     print(f"wrote {args.out}")
     return 0
