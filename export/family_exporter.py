@@ -133,9 +133,10 @@ class FamilyExporter(ABC):
               ) -> Any:
         """Build the generators from ``config`` and load ``weights`` (None: keep the random init)."""
 
-    @abstractmethod
     def checkpoint_modules(self, model: Any) -> dict[str, torch.nn.Module]:
-        """The modules :meth:`build` loads, by their checkpoint key (the inverse of ``build``'s ``weights``)."""
+        """The modules :meth:`build` loads, by their checkpoint key (the inverse of ``build``'s ``weights``);
+        a family that does not say cannot be recovered from its bundles (``export.recover``)."""
+        raise ExportError(f"{type(self).__name__} names no checkpoint modules: its bundles cannot be recovered")
 
     @abstractmethod
     def graphs(self, model: Any) -> list[ExportGraph]:
