@@ -5,7 +5,8 @@ The snapshot was written by the code before the defaults moved (``snapshots/reso
 comparing the JSON text also tells ``1`` from ``1.0``. A new setting whose default keeps what runs trained
 (``model.style_enc_dim = 0``: MUNIT's style encoder as wide as ``dim``) and new shipped configs are added to
 it. The MUNIT entries also gained the example-guided switches (``ref_*_w``, ``style_prior_w``: 0.0, off, in every
-config but ``munit_cpu_ref``), and the TUNIT entries ``data.view_grayscale = 0.0`` (the official second views).
+config but ``munit_cpu_ref``) and ``model.up_kernel`` (5, the official decoder; 3 in ``distill_munit_cpu``, whose
+student was made cheaper on purpose), and the TUNIT entries ``data.view_grayscale = 0.0`` (the official second views).
 """
 from __future__ import annotations
 

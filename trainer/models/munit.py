@@ -21,6 +21,7 @@ MODEL_DEFAULTS: dict[str, Any] = {
     "n_res": 4,                # residual blocks in the content encoder and in the decoder
     "style_n_downsample": 4,   # style encoder downsamplings (width doubles for the first two only)
     "style_enc_dim": 0,        # width of the style encoder's first conv; 0 = dim (a distilled student: its teacher's)
+    "up_kernel": 5,            # the decoder's upsampling convs (5x5 officially; 3x3 costs 9/25 of their MACs)
     "mlp_dim": 256,
     "mlp_blocks": 3,
     "activation": "relu",
@@ -77,11 +78,12 @@ class StyleEncoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """Style MLP -> AdaIN parameters; ``n_res`` AdaIN residual blocks; ``n_upsample`` x (nearest x2, 5x5 conv,
-    LayerNorm, activation) halving the width; 7x7 conv to RGB and tanh. ``forward(content, style)``."""
+    """Style MLP -> AdaIN parameters; ``n_res`` AdaIN residual blocks; ``n_upsample`` x (nearest x2,
+    ``up_kernel`` conv, LayerNorm, activation) halving the width; 7x7 conv to RGB and tanh.
+    ``forward(content, style)``."""
 
     def __init__(self, dim: int, style_dim: int, n_upsample: int, n_res: int, mlp_dim: int, mlp_blocks: int,
-                 activation: str, pad_type: str):
+                 activation: str, pad_type: str, up_kernel: int):
         super().__init__()
         self.dim = dim
         self.res_blocks = nn.ModuleList(AdainResBlock(dim, activation, pad_type) for _ in range(n_res))
@@ -90,7 +92,7 @@ class Decoder(nn.Module):
         layers: list[nn.Module] = []
         for _ in range(n_upsample):
             layers += [nn.Upsample(scale_factor=2, mode="nearest"),
-                       ConvBlock(dim, dim // 2, 5, 1, 2, "ln", activation, pad_type)]
+                       ConvBlock(dim, dim // 2, up_kernel, 1, up_kernel // 2, "ln", activation, pad_type)]
             dim //= 2
         layers.append(ConvBlock(dim, 3, 7, 1, 3, "none", "tanh", pad_type))
         self.upsample = nn.Sequential(*layers)
@@ -114,7 +116,8 @@ class MunitGenerator(nn.Module):
         self.style_encoder = StyleEncoder(cfg["style_enc_dim"] or cfg["dim"], self.style_dim,
                                           cfg["style_n_downsample"], cfg["activation"], cfg["pad_type"])
         self.decoder = Decoder(self.content_encoder.output_dim, self.style_dim, cfg["n_downsample"], cfg["n_res"],
-                               cfg["mlp_dim"], cfg["mlp_blocks"], cfg["activation"], cfg["pad_type"])
+                               cfg["mlp_dim"], cfg["mlp_blocks"], cfg["activation"], cfg["pad_type"],
+                               cfg["up_kernel"])
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Content code [B, C, H/2^n, W/2^n] and style code [B, style_dim] of images in [-1, 1]."""
