@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--travel-out", type=Path, metavar="TRAVEL_DIR",
                         help="with each checkpoint also write a travel checkpoint into TRAVEL_DIR (copy it off the "
                              "machine to survive losing it)")
+    parser.add_argument("--init", type=Path, metavar="CHECKPOINT",
+                        help="start --out (a new run) from the weights of another run or checkpoint (full, travel, "
+                             "slim or recovered): same shapes copied, resized conv kernels cropped or padded, the "
+                             "rest fresh; iteration 0, fresh optimizers")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
@@ -91,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         check_out_folder(Path(args.out))
         result = train(config, args.data, args.out, device=args.device, resume=args.resume,
                        progress=not args.no_progress, resume_from=args.resume_from, warmup=args.warmup,
-                       travel_out=args.travel_out)
+                       travel_out=args.travel_out, init=args.init)
     except (ConfigError, DatasetError, FileNotFoundError, PrecisionError, TravelError) as exc:
         print(f"i2i-train: {exc}", file=sys.stderr)
         return 2

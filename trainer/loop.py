@@ -25,6 +25,7 @@ from .data import SkipReport, StreamPosition, find_layout, to_uint8
 from .distill.family import training_family
 from .distributed import any_rank, init_distributed
 from .families import Placement, TrainingFamily
+from .init_weights import init_from_checkpoint
 from .metrics import LOOP_LOGGED_VALUES, MetricsLog
 from .precision import Precision
 from .provenance import training_record
@@ -63,13 +64,15 @@ def _load_resume_state(ckpt_dir: Path) -> dict[str, Any]:
 
 def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: str = "auto",
           resume: bool = False, progress: bool = True, resume_from: str | Path | None = None,
-          warmup: int | None = None, travel_out: str | Path | None = None) -> TrainResult:
+          warmup: int | None = None, travel_out: str | Path | None = None,
+          init: str | Path | None = None) -> TrainResult:
     """Train ``config``'s family on the dataset folder ``data`` into the run folder ``out``.
 
     With ``resume``, continues exactly from the newest checkpoint in ``out/checkpoints``. With ``resume_from``
     (a travel checkpoint folder) continues at its iteration with fresh optimizer state and a learning-rate
     warm-up over ``warmup`` iterations (default :func:`trainer.travel.warmup.default_warmup`). With
-    ``travel_out``, every checkpoint is also written there as a travel checkpoint.
+    ``travel_out``, every checkpoint is also written there as a travel checkpoint. With ``init`` (a checkpoint
+    or run folder) a new run starts from its weights (:mod:`trainer.init_weights`).
     Under torchrun each process calls this; rank 0 writes logs, samples and checkpoints.
     """
     config = resolve_config(config)
@@ -84,6 +87,9 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
         if resume or ckpt_io.latest_checkpoint(ckpt_dir) is not None:
             raise ConfigError(f"--resume-from starts a new run folder; {out} already has checkpoints (--resume)")
         state = load_travel(Path(resume_from))
+    if init is not None and (state is not None or ckpt_io.latest_checkpoint(ckpt_dir) is not None):
+        raise ConfigError(f"--init starts a new run: not with --resume or --resume-from, and {out} must hold no "
+                          "checkpoints")
     start = int(state["iteration"]) if state is not None else 0
 
     family_cls = training_family(config)
@@ -102,6 +108,10 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
             ckpt_io.set_rng_state(state["rng"])
         else:  # travel: no RNG states; fresh random numbers, not a replay of the run's first iterations
             torch.manual_seed(train_cfg["seed"] * 1_000_003 + start)
+    if init is not None:
+        report = init_from_checkpoint(family, Path(init))
+        if info.is_main:
+            print(report.summary())
     if state is not None and state.get("travel"):
         # fresh Adam moments: warm the learning rate up; the warm-up lives in optimizer step hooks, which keep
         # it alive and remove themselves when it is over

@@ -22,7 +22,7 @@ import torch
 from i2i_common.atomic import atomic_open
 
 from . import checkpoint as ckpt_io
-from .config import family_class
+from .config import ConfigError, family_class
 
 KEPT_KEYS = ("format", "family", "iteration", "config", "data", "training")
 
@@ -49,6 +49,19 @@ def travel_subset(ckpt: dict[str, Any]) -> dict[str, Any]:
 def source_checkpoint(source: Path) -> Path | None:
     """``source`` itself when it is a file, else the newest checkpoint of the run folder ``source``."""
     return ckpt_io.latest_checkpoint(source / "checkpoints") if source.is_dir() else source
+
+
+def read_source(source: Path, option: str) -> tuple[Path, dict[str, Any]]:
+    """The checkpoint file ``source`` names (:func:`source_checkpoint`) and its contents; a one-line
+    :class:`ConfigError` starting with ``option`` when there is none or it cannot be read."""
+    path = source_checkpoint(source)
+    if path is None or not path.is_file():
+        raise ConfigError(f"{option} {source}: no checkpoint there (expected a run folder with "
+                          "checkpoints/ckpt_*.pt or a checkpoint file)")
+    try:
+        return path, ckpt_io.load_checkpoint(path)
+    except Exception as exc:  # truncated, unsafe (pickled code) or not ours
+        raise ConfigError(f"{option} {path}: cannot be read: {first_line(exc)}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

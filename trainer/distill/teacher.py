@@ -9,10 +9,9 @@ from typing import Any
 
 from torch import nn
 
-from .. import checkpoint as ckpt_io
 from ..config import ConfigError, resolve_config
 from ..families import Placement, TrainingFamily
-from ..slim import first_line, source_checkpoint
+from ..slim import first_line, read_source
 
 
 def read_teacher(teacher: str, family: str) -> tuple[Path, dict[str, Any]]:
@@ -21,14 +20,7 @@ def read_teacher(teacher: str, family: str) -> tuple[Path, dict[str, Any]]:
     if not teacher:
         raise ConfigError("distill.teacher is not set: give the teacher's run folder or checkpoint file, "
                           "e.g. distill.teacher=runs/cat2dog")
-    path = source_checkpoint(Path(teacher))
-    if path is None or not path.is_file():
-        raise ConfigError(f"distill.teacher {teacher}: no checkpoint there (expected a run folder with "
-                          "checkpoints/ckpt_*.pt or a checkpoint file)")
-    try:
-        ckpt = ckpt_io.load_checkpoint(path)
-    except Exception as exc:  # truncated, unsafe (pickled code) or not ours
-        raise ConfigError(f"distill.teacher {path}: cannot be read: {first_line(exc)}") from None
+    path, ckpt = read_source(Path(teacher), "distill.teacher")
     if ckpt.get("family") != family:
         raise ConfigError(f"distill.teacher {path} is a {ckpt.get('family')!r} checkpoint; a {family} student "
                           f"needs a {family} teacher")
