@@ -24,8 +24,7 @@ import torch
 from onnx import numpy_helper
 
 from desktop.runtime.bundle import Bundle, BundleError, load_bundle
-from i2i_common.atomic import atomic_open
-from trainer.checkpoint import CHECKPOINT_FORMAT
+from trainer.checkpoint import CHECKPOINT_FORMAT, write_checkpoint_file
 from trainer.config import ConfigError, resolve_config
 
 from .family_exporter import ExportGraph, FamilyExporter
@@ -140,8 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         ckpt = recover_checkpoint(args.bundle)
-        with atomic_open(args.out, "wb") as handle:
-            torch.save(ckpt, handle)
+        write_checkpoint_file(ckpt, args.out)
     except ExportError as exc:
         print(f"export.recover: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2

@@ -36,13 +36,18 @@ def latest_checkpoint(folder: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def write_checkpoint_file(payload: dict[str, Any], path: Path) -> None:
+    """Write ``payload`` to ``path`` atomically: a reader sees the old file or the whole new one."""
+    with atomic_open(Path(path), "wb") as handle:
+        torch.save(payload, handle)
+
+
 def save_checkpoint(payload: dict[str, Any], folder: Path, iteration: int, keep: int) -> Path:
     """Write ``payload`` as ``ckpt_{iteration:08d}.pt`` atomically, then delete all but the newest ``keep``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = checkpoint_path(folder, iteration)
-    with atomic_open(target, "wb") as handle:
-        torch.save(payload, handle)
+    write_checkpoint_file(payload, target)
     for old in list_checkpoints(folder)[:-keep] if keep > 0 else []:
         old.unlink(missing_ok=True)
     return target

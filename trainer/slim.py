@@ -17,10 +17,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from i2i_common.atomic import atomic_open
-
 from . import checkpoint as ckpt_io
 from .config import ConfigError, family_class
 
@@ -81,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trainer.slim: cannot use {path}: {first_line(exc)}", file=sys.stderr)
         return 2
     try:
-        with atomic_open(args.out, "wb") as handle:
-            torch.save(slim, handle)
+        ckpt_io.write_checkpoint_file(slim, args.out)
     except OSError as exc:
         print(f"trainer.slim: cannot write {args.out}: {exc}", file=sys.stderr)
         return 2
