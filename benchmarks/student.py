@@ -2,7 +2,9 @@
 with a fixed style (what Live runs per frame: for MUNIT the content encoder and the decoder), fp32 and int8 where
 a bundle has them, next to the GMACs of one frame counted from its graphs (export/macs.py); with --quality, also
 what ``i2i-eval`` measures of both on that dataset's test folders (target-domain rate per style mode and KID, per
-direction), so speed and quality come from one run.
+direction) and the student's fidelity to its teacher (PSNR of the student's output against the teacher's on the
+same test images and styles: the judge calls a blurred dog a dog, pixels do not), so speed and quality come from
+one run.
 
     python benchmarks/student.py --student runs/student.i2i [--teacher cat2dog-munit] [--size 256] [--seconds 5]
     python benchmarks/student.py --student cat2dog-munit-fast --quality ../shared/data/cat2dog
@@ -29,7 +31,7 @@ from pipeline import DATA, raw_rate  # noqa: E402
 
 from desktop.runtime.bundle import Bundle, BundleError, find_bundles, resolve_bundle, student_for  # noqa: E402
 from desktop.runtime.preprocess import resize  # noqa: E402
-from desktop.runtime.style import ExplicitStyle, RandomStyle  # noqa: E402
+from desktop.runtime.style import ExplicitStyle, RandomStyle, ReferenceStyle, TypicalStyle  # noqa: E402
 from desktop.runtime.translators import open_translator  # noqa: E402
 from export.macs import frame_macs  # noqa: E402
 from i2i_common.atomic import write_bytes  # noqa: E402
@@ -90,6 +92,34 @@ def quality(bundle: Bundle, data: Path, out: Path) -> dict[str, dict]:
             for d in results["directions"]}
 
 
+def psnr(image: np.ndarray, wanted: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB of two uint8 images (capped at 99 when equal)."""
+    mse = float(np.mean((image.astype(np.float64) - wanted.astype(np.float64)) ** 2))
+    return 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def fidelity(teacher: Bundle, student: Bundle, data: Path, size: int, count: int) -> dict[str, dict[str, float]]:
+    """Per direction id and style mode, the mean PSNR (dB) of the student's fp32 output against the teacher's
+    on the first ``count`` test images of the source domain at ``size`` px: a random style (seed = the image's
+    index), the typical style, and a reference (a test image of the target domain, another for each input)."""
+    from evaluation.evaluate import split_of_domains
+
+    splits = split_of_domains(teacher)
+    pair = [open_translator(b, provider="cpu", precision="fp32") for b in (teacher, student)]
+    figures = {}
+    for direction in teacher.directions:
+        sources = frames(data / splits[direction.source], size, count)
+        references = frames(data / splits[direction.target], size, count)
+        modes = {"random": [RandomStyle(seed=i) for i in range(len(sources))],
+                 "typical": [TypicalStyle()] * len(sources),
+                 "reference": [ReferenceStyle(r) for r in reversed(references)]}
+        figures[direction.id] = {
+            mode: float(np.mean([psnr(*(t.translate(x, direction.id, style=style, mode="native").image
+                                        for t in pair)) for x, style in zip(sources, styles, strict=False)]))
+            for mode, styles in modes.items()}
+    return figures
+
+
 def print_quality(figures: dict[str, dict[str, dict]]) -> None:
     """The quality table: one row per (role, direction), a column per style mode, then KID."""
     modes = list(next(iter(next(iter(figures.values())).values()))["target_rate"])
@@ -140,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
                              for role, bundle in (("teacher", teacher), ("student", student))}
         print(f"\ni2i-eval on {args.quality} (reports in {evals})")
         print_quality(report["quality"])
+        report["fidelity_psnr_db"] = fidelity(teacher, student, args.quality, args.size, args.frames)
+        print(f"\nstudent against teacher, PSNR (dB) on {args.frames} test images at {args.size} px, fp32")
+        for direction_id, modes in report["fidelity_psnr_db"].items():
+            print(f"{direction_id:<9} " + " ".join(f"{mode} {db:5.1f}" for mode, db in modes.items()))
     write_bytes(args.out, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
     print(f"wrote {args.out}")
     return 0
