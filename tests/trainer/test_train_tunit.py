@@ -13,13 +13,16 @@ from resume_support import assert_resumes_exactly
 from i2i_common.datasets import DatasetError
 from trainer.checkpoint import load_checkpoint
 from trainer.code_queue import KeyQueue
-from trainer.config import load_config
+from trainer.config import load_config, resolve_config
 from trainer.data import find_layout, load_rgb
 from trainer.data.augment import second_view
 from trainer.data.views import TwoViewTransform, pooled
+from trainer.families import Placement
+from trainer.families.tunit import TunitFamily
 from trainer.families.tunit_losses import contrastive_loss, iic_loss
 from trainer.loop import train
 from trainer.metrics import read_metrics
+from trainer.precision import Precision
 
 TINY_TUNIT = ["model.img_size=32", "model.ngf=8", "model.ndf=8", "model.guide_width=8", "model.mlp_dim=16",
               "model.style_dim=16", "model.output_k=3", "model.dis_max_dim=16", "data.size=32", "data.load_size=32",
@@ -90,6 +93,20 @@ def test_a_labelled_layout_is_pooled(tiny_cat2dog):
     domain = pooled(find_layout(tiny_cat2dog))
     assert len(domain.train) == 8
     assert [p.parent.name for p in domain.test] == ["testA", "testB", "testA", "testB"]
+
+
+def test_keys_use_batch_statistics_and_leave_the_key_encoders_running_statistics_alone():
+    cpu = torch.device("cpu")
+    family = TunitFamily(resolve_config(load_config("tunit_cpu", TINY_TUNIT)), Placement(cpu, Precision("none", cpu)))
+    encoder = family.ema["guide"].module
+    before = [b.clone() for b in encoder.buffers()]
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    keys = family._keys(x)
+    assert all(torch.equal(b, saved) for b, saved in zip(encoder.buffers(), before, strict=True))
+    assert not encoder.training
+    with torch.no_grad():
+        assert torch.allclose(keys, encoder.train().style(x))  # batch statistics, as the official C_EMA
+        assert not torch.allclose(keys, encoder.eval().style(x))  # not the running ones
 
 
 def test_tiny_run_warms_up_trains_jointly_samples_and_resumes_exactly(one_folder, tmp_path):

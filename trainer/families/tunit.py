@@ -124,11 +124,18 @@ class TunitFamily(TrainingFamily):
     @torch.no_grad()
     def _keys(self, x: torch.Tensor) -> torch.Tensor:
         """Style keys from the key encoder, normalised by its batch statistics (it runs in training mode, as
-        the official ``C_EMA``)."""
-        encoder = self.ema["guide"].module.train()
+        the official ``C_EMA``). Its running statistics are left as they were: they follow the guiding
+        network's through the EMA, so the exported (eval-mode) guide normalises clean images with statistics
+        of the network it averages, not of the augmented views it was keyed on (the official code copies the
+        guiding network's into ``C_EMA`` each epoch, ``copy_norm_params``)."""
+        encoder = self.ema["guide"].module
+        running = [b.clone() for b in encoder.buffers()]
+        encoder.train()
         with self.placement.precision.autocast():
             keys = encoder.style(x).float()
         encoder.eval()
+        for buffer, saved in zip(encoder.buffers(), running, strict=True):
+            buffer.copy_(saved)
         return keys
 
     def _guide_update(self, x: torch.Tensor, view: torch.Tensor, keys: torch.Tensor,
