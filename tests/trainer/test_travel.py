@@ -56,7 +56,7 @@ def travelled(tiny_cat2dog, tmp_path) -> tuple[Path, Path]:
     return run, tmp_path / "travel"
 
 
-@pytest.mark.parametrize("config", ["munit_128", "ugatit_cpu"])  # every config a shipped bundle is trained from
+@pytest.mark.parametrize("config", ["munit_128", "ugatit_cpu", "tunit_cpu"])  # the shipped bundles' configs and TUNIT's
 def test_shipped_configs_travel_checkpoints_fit_the_limits(tmp_path, config):
     manifest = write_travel(family_subset(config), tmp_path / "t")
     sizes = [p["bytes"] for p in manifest["parts"]]
