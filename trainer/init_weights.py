@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from .config import ConfigError
 from .families import TrainingFamily
+from .provenance import inherited_record
 from .slim import read_source
 
 
@@ -26,6 +27,7 @@ class InitReport:
     """What :func:`init_from_checkpoint` did, tensor by tensor (``module.tensor`` names)."""
 
     source: Path
+    training: dict = field(default_factory=dict)  # the new run's starting ``training`` record (provenance)
     copied: list[str] = field(default_factory=list)
     resized: list[str] = field(default_factory=list)
     fresh: list[str] = field(default_factory=list)
@@ -82,7 +84,7 @@ def init_from_checkpoint(family: TrainingFamily, source: Path) -> InitReport:
     if ckpt.get("family") != family.name:
         raise ConfigError(f"--init {path} is a {ckpt.get('family')!r} checkpoint, the config trains {family.name!r}")
     averaged, trained = ckpt.get("ema") or {}, ckpt.get("models") or {}
-    report = InitReport(path)
+    report = InitReport(path, inherited_record(ckpt, path.name))
     models = family.models()
     for name, module in models.items():
         _load_into(name, module, averaged.get(name) or trained.get(name), report)

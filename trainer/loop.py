@@ -108,8 +108,10 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
             ckpt_io.set_rng_state(state["rng"])
         else:  # travel: no RNG states; fresh random numbers, not a replay of the run's first iterations
             torch.manual_seed(train_cfg["seed"] * 1_000_003 + start)
+    previous_training = state and state.get("training")
     if init is not None:
         report = init_from_checkpoint(family, Path(init))
+        previous_training = report.training
         if info.is_main:
             print(report.summary())
     if state is not None and state.get("travel"):
@@ -134,8 +136,7 @@ def train(config: Mapping[str, Any], data: str | Path, out: str | Path, device: 
     def save() -> Path | None:
         if not info.is_main:
             return None
-        training = training_record(state and state.get("training"), dev, time.perf_counter() - started,
-                                   train_cfg["amp"])
+        training = training_record(previous_training, dev, time.perf_counter() - started, train_cfg["amp"])
         payload = training_state(family, iteration, config, precision, stream.record, training)
         path = ckpt_io.save_checkpoint(payload, ckpt_dir, iteration, int(train_cfg["keep_checkpoints"]))
         if travel_out is not None:

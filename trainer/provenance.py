@@ -32,4 +32,19 @@ def training_record(previous: dict[str, Any] | None, device: torch.device, secon
     previous = dict(previous or {})
     here = {"hardware": hardware(device), "torch": str(torch.__version__), "amp": amp}
     sessions = [s for s in previous.get("sessions", []) if s != here] + [here]
-    return {"seconds": round(float(previous.get("seconds", 0.0)) + seconds, 1), "sessions": sessions}
+    record = {"seconds": round(float(previous.get("seconds", 0.0)) + seconds, 1), "sessions": sessions}
+    if "init" in previous:
+        record["init"] = previous["init"]
+    return record
+
+
+def inherited_record(source: dict[str, Any], name: str) -> dict[str, Any]:
+    """The ``training`` entry a run started with ``--init`` from checkpoint ``source`` (file ``name``) begins
+    with: the source's seconds and machines, and ``init`` saying how many iterations it had (and, for one rebuilt
+    from a bundle, which bundle), so a fine-tuned model's provenance keeps what it was built on."""
+    training = dict(source.get("training") or {})
+    init = {"from": str(source.get("recovered_from") or name), "iterations": int(source.get("iteration", 0))}
+    if training.get("init"):  # the source was itself started from another checkpoint
+        init["before"] = training["init"]
+    return {"seconds": float(training.get("seconds", 0.0)), "sessions": list(training.get("sessions", [])),
+            "init": init}

@@ -10,6 +10,7 @@ from trainer.cli import main
 from trainer.config import load_config
 from trainer.init_weights import fit_kernel
 from trainer.loop import train
+from trainer.provenance import training_record
 
 from tiny_munit import TINY_MUNIT
 
@@ -39,6 +40,14 @@ def test_init_copies_weights_crops_kernels_and_starts_at_zero(tiny_cat2dog, tmp_
     old = ckpt_io.load_checkpoint(ckpt_io.latest_checkpoint(source / "checkpoints"))
     new = ckpt_io.load_checkpoint(ckpt_io.latest_checkpoint(out / "checkpoints"))
     assert new["iteration"] == 0 and new["config"]["model"]["up_kernel"] == 3
+    # provenance: the new run's record starts from the source's (its time and machines) and says what it
+    # continued; a resume of the new run keeps that
+    source_name = ckpt_io.latest_checkpoint(source / "checkpoints").name
+    assert new["training"]["init"] == {"from": source_name, "iterations": old["iteration"]}
+    assert new["training"]["seconds"] >= old["training"]["seconds"] > 0
+    assert new["training"]["sessions"] == old["training"]["sessions"]  # same machine: listed once
+    resumed = training_record(new["training"], torch.device("cpu"), 1.0, "none")
+    assert resumed["init"] == new["training"]["init"] and resumed["seconds"] == new["training"]["seconds"] + 1.0
     resized = 0
     for name, weights in new["models"].items():
         wanted = old["ema"][name] if name in old["ema"] else old["models"][name]  # EMA weights where kept
