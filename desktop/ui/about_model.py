@@ -83,6 +83,10 @@ def _training_lines(provenance: dict[str, Any]) -> list[str]:
     length += [format_duration(seconds)] if seconds is not None else []
     if length:
         lines.append("training: " + ", ".join(length))
+    init = _mapping(training.get("init"))
+    before, origin = _number(init.get("iterations")), init.get("from")
+    if before is not None and isinstance(origin, str):
+        lines.append(f"continued from: {origin} after its {int(before):,} iterations (time and machines include it)")
     sessions = training.get("sessions")
     for session in sessions if isinstance(sessions, list) else []:
         hardware = _mapping(session).get("hardware")

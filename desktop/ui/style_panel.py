@@ -57,7 +57,7 @@ class StylePanel(QGroupBox):
         grid.addWidget(self.seed, 0, 1)
         grid.addWidget(self.reroll, 0, 2)
         grid.addWidget(self.buttons["typical"], 1, 0)
-        grid.addWidget(QLabel("the target domain's mean style"), 1, 1, 1, 2)
+        grid.addWidget(QLabel("the target domain's most typical look"), 1, 1, 1, 2)
         grid.addWidget(self.buttons["reference"], 2, 0)
         grid.addWidget(self.pick_reference, 2, 1)
         grid.addWidget(self.reference_label, 2, 2)
