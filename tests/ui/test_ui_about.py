@@ -28,8 +28,8 @@ def test_summary_of_the_shipped_model_reads_as_sentences_not_a_dictionary():
     assert f"trained on: {provenance['dataset']} (" in text
     assert f"training: {provenance['iterations']:,} iterations, {format_duration(training['seconds'])}" in lines
     init = training["init"]  # the default was fine-tuned from an earlier model: it says so
-    assert f"continued from: {init['from']} after its {init['iterations']:,} iterations (time and machines include it)" \
-        in lines
+    continued = f"continued from: {init['from']} after its {init['iterations']:,} iterations"
+    assert f"{continued} (time and machines include it)" in lines
     for session in training["sessions"]:  # where it trained ...
         assert f"trained on machine: {session['hardware']}" in lines
     assert f"exported on: {provenance['hardware']}, {provenance['created']}" in lines  # ... is not where it exported
