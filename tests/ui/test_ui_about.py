@@ -68,3 +68,14 @@ def test_odd_provenance_types_are_skipped_not_raised(tiny_bundles):
     text = about_text(bundle, CPU)
     assert "trained on" not in text and "exported on" not in text and "training:" not in text
     assert AboutModelDialog(bundle, CPU).summary.text() == text
+
+
+def test_an_odd_init_record_is_skipped_not_raised(tiny_bundles):
+    bundle = load_bundle(tiny_bundles["ugatit"])
+    for init in ("cat2dog-munit", {"from": 3, "iterations": 5}, {"from": "a", "iterations": True}, {"from": "a"}):
+        bundle.manifest["provenance"] = {"training": {"seconds": 60.0, "init": init}}
+        text = about_text(bundle, CPU)
+        assert "continued from" not in text and "training: 1 min" in text.splitlines()
+    bundle.manifest["provenance"] = {"training": {"init": {"from": "earlier", "iterations": 1234}}}
+    assert "continued from: earlier after its 1,234 iterations (time and machines include it)" in about_text(
+        bundle, CPU).splitlines()
