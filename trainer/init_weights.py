@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -27,7 +28,7 @@ class InitReport:
     """What :func:`init_from_checkpoint` did, tensor by tensor (``module.tensor`` names)."""
 
     source: Path
-    training: dict = field(default_factory=dict)  # the new run's starting ``training`` record (provenance)
+    training: dict[str, Any] = field(default_factory=dict)  # the new run's starting ``training`` record
     copied: list[str] = field(default_factory=list)
     resized: list[str] = field(default_factory=list)
     fresh: list[str] = field(default_factory=list)

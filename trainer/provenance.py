@@ -28,7 +28,7 @@ def hardware(device: torch.device | None = None) -> str:
 def training_record(previous: dict[str, Any] | None, device: torch.device, seconds: float,
                     amp: str) -> dict[str, Any]:
     """The checkpoint's ``training`` entry: this session's machine, and seconds summed over every session
-    (each resume adds its own; a session on other hardware is listed too)."""
+    (each resume adds its own; a session on other hardware is listed too); an ``init`` entry is carried on."""
     previous = dict(previous or {})
     here = {"hardware": hardware(device), "torch": str(torch.__version__), "amp": amp}
     sessions = [s for s in previous.get("sessions", []) if s != here] + [here]
